@@ -1,0 +1,131 @@
+/**
+ * keepalived.conf → {@link Config}: preprocess, lex, parse with the nearley
+ * grammar, build the typed model per block, apply keepalived's defaults and run
+ * the semantic checks. Never throws on bad input: problems come back as
+ * diagnostics, all of them, with file, line and column.
+ */
+import { hostname } from 'node:os'
+import { Diagnostics } from './diagnostics.js'
+import { buildGlobalDefs, dumpGlobalDefs } from './global/build.js'
+import { emptyGlobalDefs, type GlobalDefs } from './global/model.js'
+import { type LvsConfig, lvsSection } from './lvs/index.js'
+import { type ConfigFiles, preprocess } from './preprocess.js'
+import { applySchema, type BlockSchema, ConfWriter, dumpRaw, keptKeyword, type KeywordSpec, type RawStatement, rootContext } from './schema.js'
+import type { HostInfo } from './section.js'
+import { buildTree, type Statement } from './tree.js'
+import { type VrrpConfig, vrrpSection } from './vrrp/index.js'
+
+export interface Config {
+  /** Every file read, the main one first. */
+  readonly files: readonly string[]
+  readonly global: GlobalDefs
+  readonly vrrp: VrrpConfig
+  readonly lvs: LvsConfig
+  /** Root-level T3 keywords and blocks, kept as written. */
+  readonly unsupported: readonly RawStatement[]
+}
+
+export interface LoadOptions {
+  /** `-i/--config-id`; default the host name up to its first dot. */
+  configId?: string
+  files?: ConfigFiles
+  host?: HostInfo
+  random?: () => number
+}
+
+export interface LoadResult {
+  readonly config: Config
+  readonly diagnostics: Diagnostics
+}
+
+export function defaultConfigId(): string {
+  return hostname().split('.')[0] ?? ''
+}
+
+interface RootDraft {
+  global: GlobalDefs
+  vrrp: ReturnType<typeof vrrpSection.empty>
+  lvs: ReturnType<typeof lvsSection.empty>
+  unsupported: RawStatement[]
+}
+
+const ROOT_T3 = [
+  'net_namespace', 'net_namespace_ipvs', 'namespace_with_ipsets', 'instance', 'use_pid_dir', 'child_wait_time',
+  'linkbeat_use_polling', 'linkbeat_interfaces', 'track_group', 'garp_group', 'interface_up_down_delays', 'bfd_instance', 'SSL',
+]
+
+const globalDefs: KeywordSpec<RootDraft> = {
+  name: 'global_defs', tier: 1,
+  parse(stmt, draft, ctx) {
+    if (!stmt.block) {
+      ctx.diags.error(stmt.pos, 'KA_CONF_MISSING_BLOCK', "'global_defs' must be followed by a '{' block", { context: ctx.context })
+      return
+    }
+    // global_defs may appear more than once; later values win, as in keepalived.
+    draft.global = buildGlobalDefs(stmt.block, ctx, draft.global)
+  },
+  dump() {},
+}
+
+/** Lift a section's root keywords onto the root draft. */
+function liftSection<D>(specs: readonly KeywordSpec<D>[], pick: (r: RootDraft) => D): KeywordSpec<RootDraft>[] {
+  return specs.map((s) => ({
+    name: s.name, tier: s.tier, aliases: s.aliases,
+    parse: (stmt: Statement, draft: RootDraft, ctx) => s.parse(stmt, pick(draft), ctx),
+    dump: () => {},
+  }))
+}
+
+const rootSchema: BlockSchema<RootDraft> = {
+  name: '',
+  keywords: [
+    globalDefs,
+    ...liftSection(vrrpSection.rootKeywords, (r) => r.vrrp),
+    ...liftSection(lvsSection.rootKeywords, (r) => r.lvs),
+    ...ROOT_T3.map((k) => keptKeyword<RootDraft>(k)),
+  ],
+}
+
+/** Build the model from an already parsed tree. */
+export function buildConfig(tree: readonly Statement[], files: readonly string[], diags: Diagnostics, host: HostInfo): Config {
+  const draft: RootDraft = { global: emptyGlobalDefs(), vrrp: vrrpSection.empty(), lvs: lvsSection.empty(), unsupported: [] }
+  applySchema(rootSchema, tree, draft, rootContext(diags))
+  const env = { diags, global: draft.global, host }
+  return deepFreeze({
+    files: [...files],
+    global: draft.global,
+    vrrp: vrrpSection.finish(draft.vrrp, env),
+    lvs: lvsSection.finish(draft.lvs, env),
+    unsupported: draft.unsupported,
+  })
+}
+
+export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
+  const diagnostics = new Diagnostics()
+  const { lines, files } = preprocess(path, diagnostics, {
+    configId: opts.configId ?? defaultConfigId(),
+    files: opts.files,
+    random: opts.random,
+  })
+  const tree = buildTree(lines, diagnostics)
+  const config = buildConfig(tree, files, diagnostics, opts.host ?? { interfaces: undefined })
+  return { config, diagnostics }
+}
+
+/** Canonical keepalived.conf text for a model; parsing it gives the same model. */
+export function dumpConfig(config: Config): string {
+  const out = new ConfWriter()
+  dumpRaw(config.unsupported, out)
+  dumpGlobalDefs(config.global, out)
+  vrrpSection.dump(config.vrrp, out)
+  lvsSection.dump(config.lvs, out)
+  return out.toString()
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}

@@ -1,0 +1,374 @@
+/**
+ * keepalived's line-level language (keepalived.conf(5) "ADVANCED CONFIGURATION",
+ * reference §2): comments, `include`, `@id` conditionals, `$NAME` definitions and
+ * substitution, `~SEQ` / `~LST` expansion. Its output is a list of logical lines,
+ * each remembering the file, line and column it came from; braces and words are
+ * the lexer's business.
+ */
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import type { Diagnostics, SourcePosition } from './diagnostics.js'
+import { glob } from './glob.js'
+
+export interface LogicalLine {
+  /** Decommented text, leading and trailing white space removed. */
+  readonly text: string
+  readonly file: string
+  readonly line: number
+  /** Column of `text[0]` in the physical line (exact unless a substitution moved it). */
+  readonly col: number
+}
+
+/** File access, injectable so tests can run on in-memory trees. */
+export interface ConfigFiles {
+  read(path: string): string
+  glob(pattern: string, cwd: string): string[]
+}
+
+export const diskFiles: ConfigFiles = {
+  read: (path) => readFileSync(path, 'utf8'),
+  glob,
+}
+
+export interface PreprocessOptions {
+  /** The `-i` value, default the host name up to its first dot. */
+  configId: string
+  files?: ConfigFiles
+  /** For `${_RANDOM}`; injected so tests are repeatable. */
+  random?: () => number
+}
+
+export interface PreprocessResult {
+  lines: LogicalLine[]
+  /** Every file read, in order: the main file first. */
+  files: string[]
+}
+
+const INCLUDE_WORDS = new Set(['include', 'includer', 'includem', 'includew', 'includeb', 'includea'])
+const MAX_INCLUDE_DEPTH = 32
+const MAX_EXPANSION_DEPTH = 64
+/** Bounds ~SEQ / ~LST output, so a typo cannot make the parser run out of memory. */
+const MAX_GENERATED_LINES = 2_000_000
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+interface Definition {
+  /** One entry for `$A=x`; one per continued line for a multi-line definition. */
+  readonly lines: readonly string[]
+  readonly multiLine: boolean
+}
+
+interface PendingDefinition {
+  readonly name: string
+  readonly lines: string[]
+}
+
+const PLAIN_NEEDS_SCAN = /[#!"\\]/
+
+/** Strip a physical line: leading white space, a comment outside double quotes, trailing white space. */
+export function decomment(raw: string): { text: string; col: number; continued: boolean } {
+  if (!PLAIN_NEEDS_SCAN.test(raw)) {
+    const text = raw.trim()
+    return { text, col: text === '' ? 1 : raw.indexOf(text[0]!) + 1, continued: false }
+  }
+  let start = 0
+  while (start < raw.length && (raw[start] === ' ' || raw[start] === '\t')) start++
+  let end = raw.length
+  let inQuote = false
+  for (let i = start; i < raw.length; i++) {
+    const c = raw[i]
+    if (c === '\\') { i++; continue }
+    if (c === '"') inQuote = !inQuote
+    else if (!inQuote && (c === '#' || c === '!')) { end = i; break }
+  }
+  let text = raw.slice(start, end).replace(/[ \t\r\n\v\f]+$/, '')
+  // A trailing backslash continues a `$NAME=` definition; nowhere else (reference §0.4).
+  const continued = text.endsWith('\\') && !text.endsWith('\\\\')
+  return { text, col: start + 1, continued }
+}
+
+export function preprocess(mainFile: string, diags: Diagnostics, opts: PreprocessOptions): PreprocessResult {
+  return new Preprocessor(diags, opts).run(mainFile)
+}
+
+class Preprocessor {
+  private readonly out: LogicalLine[] = []
+  private readonly files: string[] = []
+  private readonly definitions = new Map<string, Definition>()
+  private readonly io: ConfigFiles
+  private readonly random: () => number
+  private pending: PendingDefinition | undefined
+  private generated = 0
+  private currentDir = '.'
+
+  constructor(private readonly diags: Diagnostics, private readonly opts: PreprocessOptions) {
+    this.io = opts.files ?? diskFiles
+    this.random = opts.random ?? Math.random
+  }
+
+  run(mainFile: string): PreprocessResult {
+    this.readFile(mainFile, [], undefined)
+    return { lines: this.out, files: this.files }
+  }
+
+  private readFile(path: string, stack: string[], includedFrom: SourcePosition | undefined): void {
+    let content: string
+    try {
+      content = this.io.read(path)
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? String(err)
+      if (includedFrom) {
+        this.diags.error(includedFrom, 'KA_CONF_INCLUDE', `cannot read included file '${path}': ${reason}`)
+      } else {
+        this.diags.error(undefined, 'KA_CONF_NO_FILE', `cannot read configuration file '${path}': ${reason}`, { verdict: 'fatal' })
+      }
+      return
+    }
+    this.files.push(path)
+    const savedDir = this.currentDir
+    this.currentDir = dirname(path)
+    const physical = content.split('\n')
+    const inner = [...stack, resolve(path)]
+    for (let i = 0; i < physical.length; i++) {
+      this.physicalLine(physical[i]!, path, i + 1, inner)
+    }
+    if (this.pending) {
+      this.diags.error({ file: path, line: physical.length, col: 1 }, 'KA_CONF_DEFINITION', `multi-line definition of '$${this.pending.name}' is not terminated at end of file`)
+      this.finishDefinition()
+    }
+    this.currentDir = savedDir
+  }
+
+  private physicalLine(raw: string, file: string, line: number, stack: string[]): void {
+    const { text, col, continued } = decomment(raw)
+    const pos = { file, line, col }
+    if (this.pending) {
+      const body = continued ? text.slice(0, -1).trimEnd() : text
+      if (body !== '') this.pending.lines.push(body)
+      if (!continued) this.finishDefinition()
+      return
+    }
+    if (text === '') return
+    const firstSpace = text.search(/\s/)
+    const first = firstSpace < 0 ? text : text.slice(0, firstSpace)
+    if (INCLUDE_WORDS.has(first)) {
+      this.include(first, firstSpace < 0 ? '' : text.slice(firstSpace).trim(), pos, stack)
+      return
+    }
+    this.logicalLine(text, pos, continued, 0)
+  }
+
+  private include(keyword: string, pattern: string, pos: SourcePosition, stack: string[]): void {
+    if (pattern === '') {
+      this.diags.error(pos, 'KA_CONF_INCLUDE', `'${keyword}' needs a file name or pattern`)
+      return
+    }
+    if (stack.length > MAX_INCLUDE_DEPTH) {
+      this.diags.error(pos, 'KA_CONF_INCLUDE', `includes nested more than ${MAX_INCLUDE_DEPTH} deep`)
+      return
+    }
+    const unquoted = pattern.replace(/^"(.*)"$/, '$1')
+    const matches = this.io.glob(unquoted, this.currentDir)
+    if (matches.length === 0) {
+      // keepalived's plain `include` only logs "Config files missing" and runs on without them;
+      // a configuration that silently loses part of itself is an outage waiting to happen.
+      this.diags.error(pos, 'KA_CONF_INCLUDE', `'${keyword} ${pattern}' matches no file`, {
+        hint: keyword === 'include' ? "keepalived starts without the missing part; use 'includer' for files that may legitimately be absent" : undefined,
+      })
+      return
+    }
+    for (const file of matches) {
+      if (stack.includes(resolve(file))) {
+        this.diags.error(pos, 'KA_CONF_INCLUDE', `'${file}' includes itself (through ${stack.length} file(s))`)
+        continue
+      }
+      this.readFile(file, stack, pos)
+    }
+  }
+
+  private finishDefinition(): void {
+    const p = this.pending!
+    this.definitions.set(p.name, { lines: p.lines, multiLine: true })
+    this.pending = undefined
+  }
+
+  /**
+   * One logical line through conditionals, definitions, sequences and substitution, in
+   * keepalived's order (reference §2, steps 4–7). Substitution results are processed again,
+   * so a macro may expand to `@id` lines, definitions or several lines.
+   */
+  private logicalLine(text: string, pos: SourcePosition, continued: boolean, depth: number): void {
+    if (depth > MAX_EXPANSION_DEPTH) {
+      this.diags.error(pos, 'KA_CONF_RECURSION', `substitution nested more than ${MAX_EXPANSION_DEPTH} deep (a definition that refers to itself?)`)
+      return
+    }
+    if (text.startsWith('@')) {
+      const m = /^@(\^?)(\S*)\s*(.*)$/.exec(text)!
+      const negate = m[1] === '^'
+      const id = m[2]!
+      if ((id === this.opts.configId) === negate) return
+      text = m[3]!
+      if (text === '') return
+    }
+
+    const def = text.startsWith('$') ? /^\$([A-Za-z_][A-Za-z0-9_]*)=[ \t]*(.*)$/.exec(text) : null
+    if (def) {
+      const name = def[1]!
+      if (continued) {
+        const firstBody = def[2]!.slice(0, -1).trimEnd()
+        this.pending = { name, lines: firstBody === '' ? [] : [firstBody] }
+      } else {
+        this.definitions.set(name, { lines: [def[2]!], multiLine: false })
+      }
+      return
+    }
+
+    if (text.startsWith('~SEQ') || text.startsWith('~LST')) {
+      this.sequence(text, pos, depth)
+      return
+    }
+
+    if (text.includes('$')) {
+      const alone = /^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/.exec(text)
+      const multi = alone ? this.definitions.get(alone[1]!) : undefined
+      if (multi?.multiLine) {
+        for (const l of multi.lines) this.logicalLine(l, pos, false, depth + 1)
+        return
+      }
+      const substituted = this.substitute(text, pos)
+      if (substituted !== text) {
+        const again = decomment(substituted)
+        if (again.text !== '') this.logicalLine(again.text, pos, false, depth + 1)
+        return
+      }
+    }
+    this.out.push({ text, file: pos.file, line: pos.line, col: pos.col })
+  }
+
+  /** `$NAME` (followed by white space, `,`, `)` or the end) and `${NAME}`; undefined names stay. */
+  private substitute(text: string, pos: SourcePosition): string {
+    return text.replace(/\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=[\s,)]|$)/g, (whole, braced: string | undefined, bare: string | undefined) => {
+      if (braced !== undefined) {
+        const builtin = this.builtin(braced.trim(), pos)
+        if (builtin !== undefined) return builtin
+      }
+      const name = braced ?? bare!
+      const value = this.definitions.get(name)
+      if (!value) return whole
+      if (value.multiLine) {
+        this.diags.error(pos, 'KA_CONF_DEFINITION', `multi-line definition '$${name}' must stand alone on its line`)
+        return ''
+      }
+      return value.lines[0]!
+    })
+  }
+
+  private builtin(spec: string, pos: SourcePosition): string | undefined {
+    // _HASH and _BANG come back escaped, so the second decomment pass keeps them as text.
+    if (spec === '_HASH') return '\\#'
+    if (spec === '_BANG') return '\\!'
+    if (spec === '_PWD') return resolve(this.currentDir)
+    if (spec === '_INSTANCE') return this.opts.configId
+    const random = /^_RANDOM(?:\s+(\d+)(?:\s+(\d+))?)?$/.exec(spec)
+    if (random) {
+      const min = random[1] === undefined ? 0 : Number(random[1])
+      const max = random[2] === undefined ? 32767 : Number(random[2])
+      if (max < min) {
+        this.diags.error(pos, 'KA_CONF_DEFINITION', `\${_RANDOM ${min} ${max}}: the maximum is below the minimum`)
+        return String(min)
+      }
+      return String(min + Math.floor(this.random() * (max - min + 1)))
+    }
+    return undefined
+  }
+
+  private sequence(text: string, pos: SourcePosition, depth: number): void {
+    const m = /^~(SEQx?|LST)\(/.exec(text)
+    const close = m ? matchingParen(text, m[0].length - 1) : -1
+    if (!m || close < 0) {
+      this.diags.error(pos, 'KA_CONF_SEQUENCE', `invalid ~SEQ/~LST specification '${text}'`)
+      return
+    }
+    const kind = m[1]!
+    const inner = text.slice(m[0].length, close)
+    const rest = text.slice(close + 1).trim()
+    const bindings = kind === 'LST' ? parseList(inner) : parseSeq(inner, kind === 'SEQx')
+    if (typeof bindings === 'string') {
+      this.diags.error(pos, 'KA_CONF_SEQUENCE', `invalid ~${kind} specification '${text.slice(0, close + 1)}': ${bindings}`)
+      return
+    }
+    const saved = new Map(bindings.names.map((n) => [n, this.definitions.get(n)] as const))
+    for (const values of bindings.values) {
+      this.generated++
+      if (this.generated > MAX_GENERATED_LINES) {
+        this.diags.error(pos, 'KA_CONF_SEQUENCE', `~SEQ/~LST would generate more than ${MAX_GENERATED_LINES} lines`)
+        return
+      }
+      bindings.names.forEach((n, i) => this.definitions.set(n, { lines: [values[i]!], multiLine: false }))
+      if (rest !== '') this.logicalLine(rest, pos, false, depth + 1)
+    }
+    for (const [n, d] of saved) {
+      if (d) this.definitions.set(n, d)
+      else this.definitions.delete(n)
+    }
+  }
+}
+
+function matchingParen(text: string, open: number): number {
+  let depth = 0
+  for (let i = open; i < text.length; i++) {
+    if (text[i] === '(') depth++
+    else if (text[i] === ')' && --depth === 0) return i
+  }
+  return -1
+}
+
+interface Bindings {
+  names: string[]
+  values: string[][]
+}
+
+function parseNumber(s: string): number | undefined {
+  const t = s.trim()
+  if (/^[-+]?\d+$/.test(t)) return Number(t)
+  if (/^[-+]?0x[0-9a-f]+$/i.test(t)) return t.startsWith('-') ? -Number(t.slice(1)) : Number(t.replace(/^\+/, ''))
+  return undefined
+}
+
+/** `~SEQ(VAR, [START, [STEP,]] END)`; reference §2.7 gives the defaults. */
+function parseSeq(inner: string, hex: boolean): Bindings | string {
+  const parts = inner.split(',').map((p) => p.trim())
+  const name = parts.shift()!
+  if (!NAME_RE.test(name)) return `'${name}' is not a variable name`
+  const nums = parts.map(parseNumber)
+  if (nums.length < 1 || nums.length > 3 || nums.some((n) => n === undefined)) return 'expected 1 to 3 integers after the variable'
+  const n = nums as number[]
+  const end = n[n.length - 1]!
+  const start = n.length >= 2 ? n[0]! : end >= 0 ? 1 : -1
+  const step = n.length === 3 ? n[1]! : end >= start ? 1 : -1
+  if (step === 0) return 'the step is 0'
+  if ((step > 0 && start > end) || (step < 0 && start < end)) return 'the sequence is empty'
+  const values: string[][] = []
+  for (let v = start; step > 0 ? v <= end : v >= end; v += step) {
+    values.push([hex ? v.toString(16) : String(v)])
+    if (values.length > MAX_GENERATED_LINES) return 'too many values'
+  }
+  return { names: [name], values }
+}
+
+/** `~LST(VAR, a, b)` or `~LST({A,B}, {1,2}, {3,4})`. */
+function parseList(inner: string): Bindings | string {
+  const trimmed = inner.trim()
+  if (trimmed.startsWith('{')) {
+    const groups = [...trimmed.matchAll(/\{([^}]*)\}/g)].map((g) => g[1]!.split(',').map((s) => s.trim()))
+    const names = groups.shift()
+    if (!names || names.some((n) => !NAME_RE.test(n))) return 'the first {…} must list variable names'
+    if (groups.length === 0) return 'no values listed'
+    if (groups.some((g) => g.length !== names.length)) return `every {…} must hold ${names.length} value(s)`
+    return { names, values: groups }
+  }
+  const parts = trimmed.split(',').map((p) => p.trim())
+  const name = parts.shift()!
+  if (!NAME_RE.test(name)) return `'${name}' is not a variable name`
+  if (parts.length === 0) return 'no values listed'
+  return { names: [name], values: parts.map((p) => [p]) }
+}
