@@ -34,6 +34,7 @@ export function main(argv: readonly string[], io: Io = processIo): number {
     io.stderr(`${err.message}\n${usage()}`)
     return 1
   }
+  if (opts.unexpected.length > 0) io.stderr(`Unexpected argument(s): ${opts.unexpected.join(' ')} \n`)
   if (opts.help) {
     io.stderr(usage())
     return 0

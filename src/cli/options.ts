@@ -42,6 +42,8 @@ export interface Options {
   coreDumpPattern: string | undefined
   allConfig: boolean
   signum: string | undefined
+  /** Words that are not options: keepalived warns `Unexpected argument(s)` and carries on. */
+  unexpected: string[]
 }
 
 type ArgMode = 'none' | 'required' | 'optional'
@@ -101,7 +103,7 @@ export function defaultOptions(): Options {
     releaseVips: false, dontReleaseVrrp: false, dontReleaseIpvs: false, dontRespawn: false, dontFork: false,
     pidFile: undefined, vrrpPidFile: undefined, checkersPidFile: undefined, bfdPidFile: undefined,
     addressMonitoring: false, snmp: false, snmpAgentSocket: undefined, namespace: undefined, coreDump: false,
-    coreDumpPattern: undefined, allConfig: false, signum: undefined,
+    coreDumpPattern: undefined, allConfig: false, signum: undefined, unexpected: [],
   }
 }
 
@@ -142,7 +144,7 @@ export function parseOptions(argv: readonly string[]): Options {
         break
       }
     } else {
-      throw new UsageError(`Unexpected argument '${a}'`)
+      o.unexpected.push(a)
     }
   }
   return o
