@@ -1,6 +1,9 @@
 # keepalived.conf after preprocessing and lexing (src/config/preprocess.ts,
-# src/config/lexer.ts): a sequence of statements, each a line of words that may
-# open a block. Terminals are the lexer's tokens: `line`, `lbrace`, `rbrace`.
+# src/config/lexer.ts): statements, some of which open a block. The terminals
+# are the lexer's tokens, each ending at a brace and carrying the plain
+# statements before it: `open` (… keyword {), `close` (… }) and `end` (the
+# statements after the last brace). The grammar pairs the braces, and so
+# decides which block every statement belongs to.
 #
 # Lists are built as cons cells and flattened once per block: postprocessors
 # never mutate their inputs (Earley keeps abandoned alternatives alive) and a
@@ -8,32 +11,46 @@
 @preprocessor typescript
 
 @{%
-import type { Token } from './lexer.js'
+import type { CloseToken, EndToken, OpenToken } from './lexer.js'
 import type { Statement } from './tree.js'
 
-interface Cons { readonly head: Statement; readonly tail: Cons | null }
+/** What one `block` contributes to its parent: the plain statements before it, then itself. */
+interface Item { readonly before: readonly Statement[]; readonly block: Statement }
+interface Cons { readonly head: Item; readonly tail: Cons | null }
 
-const tokenTypes = new Set(['line', 'lbrace', 'rbrace'])
+const tokenTypes = new Set(['open', 'close', 'end'])
 const lexer = { has: (name: string) => tokenTypes.has(name) }
 
-function flatten(list: Cons | null): Statement[] {
-  const out: Statement[] = []
-  for (let c = list; c !== null; c = c.tail) out.push(c.head)
-  return out.reverse()
+/** The statements of `items` in file order, then `after`, in an array of exactly their number. */
+function flatten(items: Cons | null, after: readonly Statement[]): Statement[] {
+  let n = after.length
+  for (let c = items; c !== null; c = c.tail) n += c.head.before.length + 1
+  const out = new Array<Statement>(n)
+  for (let k = after.length - 1; k >= 0; k--) out[--n] = after[k]!
+  // The cons list runs from the last item back to the first.
+  for (let c = items; c !== null; c = c.tail) {
+    out[--n] = c.head.block
+    const before = c.head.before
+    for (let k = before.length - 1; k >= 0; k--) out[--n] = before[k]!
+  }
+  return out
 }
 
-function leaf(line: Token & { type: 'line' }): Statement {
-  const [keyword, ...args] = line.words
-  return { keyword: keyword!.text, args, pos: line.pos, keywordWord: keyword!, block: undefined, open: undefined, close: undefined }
+function blockItem(open: OpenToken, body: Cons | null, close: CloseToken): Item {
+  // balanceBraces drops every `{` that has no keyword before it.
+  const h = open.header!
+  return {
+    before: open.statements,
+    block: { keyword: h.keyword, keywordWord: h.keywordWord, args: h.args, pos: h.pos, block: flatten(body, close.statements), open: open.pos, close: close.pos },
+  }
 }
 %}
 
 @lexer lexer
 
-config     -> statements                               {% ([s]) => flatten(s) %}
+config -> items %end                   {% ([items, end]) => flatten(items, (end as EndToken).statements) %}
 
-statements -> null                                     {% () => null %}
-            | statements statement                     {% ([tail, head]) => ({ head, tail }) %}
+items  -> null                         {% () => null %}
+        | items block                  {% ([tail, head]) => ({ head, tail }) %}
 
-statement  -> %line                                    {% ([l]) => leaf(l) %}
-            | %line %lbrace statements %rbrace         {% ([l, open, body, close]) => ({ ...leaf(l), block: flatten(body), open: open.pos, close: close.pos }) %}
+block  -> %open items %close           {% ([open, body, close]) => blockItem(open, body, close) %}

@@ -85,12 +85,17 @@ export class Diagnostics {
   }
 }
 
-/** `file:line:col: error: message in CONTEXT` and, indented below, the hint. */
+/**
+ * `file:line:col: error: message (in CONTEXT)` and, indented below, the hint. A warning
+ * keepalived would not count (a deprecated alias it accepts silently) is a `note`, so the
+ * label alone says whether it changes the exit code; "not supported yet" stays a warning.
+ */
 export function formatDiagnostic(d: Diagnostic): string {
   const where = d.pos ? `${d.pos.file}:${d.pos.line}:${d.pos.col}: ` : ''
   const context = d.context ? ` (in ${d.context})` : ''
   const hint = d.hint ? `\n    hint: ${d.hint}` : ''
-  return `${where}${d.severity}: ${d.message}${context}${hint}`
+  const label = d.severity === 'warning' && d.verdict === 'none' && d.code !== 'KA_CONF_NOT_SUPPORTED' ? 'note' : d.severity
+  return `${where}${label}: ${d.message}${context}${hint}`
 }
 
 /** Diagnostics in file order, so the first line printed is the first problem in the file. */

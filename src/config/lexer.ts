@@ -1,13 +1,20 @@
 /**
- * Words and braces of one logical line, lexed with moo the way keepalived's
+ * Words, statements and braces of the logical lines, the way keepalived's
  * alloc_strvec_quoted_escaped() reads them (reference §2.2–§2.3): white space
  * separates words, `"…"` and `'…'` group, adjacent pieces join into one word,
- * backslash escapes work in and out of quotes, and a brace outside quotes is
- * always a token of its own.
+ * backslash escapes work in and out of quotes, a brace outside quotes is always
+ * a token of its own, and the words of one line are one statement.
+ *
+ * The grammar's terminals are coarse on purpose: each token ends at a brace and
+ * carries the plain statements since the previous brace. A 100k-line file is
+ * then ~40k terminals instead of ~120k, and Earley parsing costs per terminal
+ * (docs/BENCHMARKS.md). Which block a statement belongs to is still decided by
+ * the grammar alone, from how the braces nest.
  */
 import moo from 'moo'
 import type { Diagnostics, SourcePosition } from './diagnostics.js'
-import type { LogicalLine } from './preprocess.js'
+import type { LineSink, LogicalLine } from './preprocess.js'
+import type { Statement } from './tree.js'
 
 export interface Word {
   readonly text: string
@@ -17,19 +24,50 @@ export interface Word {
   readonly quoted: boolean
 }
 
-/** The grammar's terminals: a run of words, `{` or `}`. */
-export type Token =
-  | { readonly type: 'line'; readonly words: readonly Word[]; readonly pos: SourcePosition }
-  | { readonly type: 'lbrace'; readonly pos: SourcePosition }
-  | { readonly type: 'rbrace'; readonly pos: SourcePosition }
+/**
+ * `{` and the statements before it since the previous brace. The last of them
+ * opens the block (`header`); a `{` with no statement before it has none.
+ */
+export interface OpenToken {
+  readonly type: 'open'
+  /** Plain statements before the block's keyword. */
+  readonly statements: readonly Statement[]
+  readonly header: Statement | undefined
+  /** Position of the `{`. */
+  readonly pos: SourcePosition
+}
 
+/** `}` and the statements before it since the previous brace. */
+export interface CloseToken {
+  readonly type: 'close'
+  readonly statements: readonly Statement[]
+  /** Position of the `}`. */
+  readonly pos: SourcePosition
+}
+
+/** The end of the input and the statements after the last brace; always the last token. */
+export interface EndToken {
+  readonly type: 'end'
+  readonly statements: readonly Statement[]
+  /** Where the last statement or brace of the input is, if there is one. */
+  readonly pos: SourcePosition | undefined
+}
+
+/** The grammar's terminals. */
+export type Token = OpenToken | CloseToken | EndToken
+
+/** Shared by every token and statement without arguments, so the common case allocates nothing. */
+const NONE: readonly never[] = Object.freeze([])
+
+// keepalived splits on isspace() in the C locale: ASCII white space only, so a
+// non-breaking space is part of a word there and here.
 const rules = moo.compile({
   ws: /[ \t\v\f\r]+/,
   lbrace: '{',
   rbrace: '}',
   dquote: /"(?:\\[^]|[^"\\])*"?/,
   squote: /'(?:\\[^]|[^'\\])*'?/,
-  text: /(?:\\[^]?|[^\s"'{}\\])+/,
+  text: /(?:\\[^]?|[^ \t\v\f\r\n"'{}\\])+/,
 })
 
 const SIMPLE_ESCAPES: Record<string, string> = { a: '\x07', b: '\b', E: '\x1b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' }
@@ -46,69 +84,230 @@ export function unescape(s: string): string {
   })
 }
 
-/** Append the tokens of `line` to `out`. */
-export function lexLine(line: LogicalLine, diags: Diagnostics, out: Token[]): void {
-  const base = line.col - 1
-  const pos = (col: number): SourcePosition => ({ file: line.file, line: line.line, col: base + col })
-  // Fast path: most lines are plain words and braces.
-  if (!/["'\\]/.test(line.text)) {
-    let words: Word[] = []
-    const re = /[{}]|[^\s{}]+/g
-    let m: RegExpExecArray | null
-    while ((m = re.exec(line.text)) !== null) {
-      const text = m[0]
-      if (text === '{' || text === '}') {
-        if (words.length > 0) out.push({ type: 'line', words, pos: pos(words[0]!.col - base) })
-        words = []
-        out.push({ type: text === '{' ? 'lbrace' : 'rbrace', pos: pos(m.index + 1) })
-      } else words.push({ text, col: base + m.index + 1, quoted: false })
-    }
-    if (words.length > 0) out.push({ type: 'line', words, pos: pos(words[0]!.col - base) })
-    return
+const NOCACHE = !!process.env.KA_NOCACHE
+const CACHE_BITS = 12
+const CACHE_SIZE = 1 << CACHE_BITS
+
+/** A cache slot for two 32-bit values (multiplicative hashing). */
+function mix(a: number, b: number): number {
+  return Math.imul(Math.imul(a, 0x9e3779b1) ^ b, 0x85ebca6b) >>> (32 - CACHE_BITS)
+}
+
+/** `text === source.slice(i, j)`, without making the slice. */
+function sameText(text: string, source: string, i: number, j: number): boolean {
+  if (text.length !== j - i) return false
+  for (let k = 0; k < text.length; k++) if (text.charCodeAt(k) !== source.charCodeAt(i + k)) return false
+  return true
+}
+
+const LBRACE = 123
+const RBRACE = 125
+
+/** What each ASCII character is to plainLine; everything else is part of a word. */
+const WORD = 0
+const SPACE = 1
+const BRACE = 2
+const QUOTE = 3
+const CHAR_KIND = new Uint8Array(128)
+for (const c of ' \t\n\v\f\r') CHAR_KIND[c.charCodeAt(0)] = SPACE
+for (const c of '{}') CHAR_KIND[c.charCodeAt(0)] = BRACE
+for (const c of '"\'\\') CHAR_KIND[c.charCodeAt(0)] = QUOTE
+
+/** Lex logical lines into the grammar's tokens; the last token is always `end`. */
+export function lex(lines: readonly LogicalLine[], diags: Diagnostics): Token[] {
+  const lexer = new Lexer(diags)
+  for (const l of lines) lexer.line(l.text, 0, l.text.length, l.file, l.line, l.col)
+  return lexer.finish()
+}
+
+/**
+ * Takes logical lines one at a time (it is the preprocessor's {@link LineSink});
+ * `finish()` returns the tokens. Written for a 100k-line file: words are sliced
+ * straight from the source, and the only objects made per statement are the
+ * ones the tree keeps.
+ */
+export class Lexer implements LineSink {
+  private readonly tokens: Token[] = []
+  /** Statements since the last brace, `pending[0, pendingCount)`; reused, each token gets an exact-size copy. */
+  private readonly pending: Statement[] = []
+  private pendingCount = 0
+  /** Words of the statement being read, `words[0, wordCount)`; reused the same way. */
+  private readonly words: Word[] = []
+  /** Cache slot of each of `words`, or -1 for a word that is not cached (quoted or escaped). */
+  private readonly slots: number[] = []
+  private wordCount = 0
+  /**
+   * Direct-mapped caches that share equal words (same text, same column) and equal
+   * argument lists between statements. Words are immutable, and in a large file most
+   * of them repeat (`weight 1` in every real server): sharing them halves what the
+   * tree keeps alive, and so the garbage collector's work.
+   */
+  private readonly wordCache: (Word | undefined)[] = new Array<Word | undefined>(CACHE_SIZE).fill(undefined)
+  private readonly argsCache: (readonly Word[] | undefined)[] = new Array<readonly Word[] | undefined>(CACHE_SIZE).fill(undefined)
+  private file = ''
+  private lineNo = 0
+  private last: SourcePosition | undefined
+
+  constructor(private readonly diags: Diagnostics) {}
+
+  line(source: string, start: number, end: number, file: string, line: number, col: number): void {
+    this.file = file
+    this.lineNo = line
+    this.plainLine(source, start, end, col - start)
+    this.endStatement()
   }
-  rules.reset(line.text)
-  let words: Word[] = []
-  let current: { text: string; col: number; quoted: boolean } | undefined
-  const endWord = () => {
-    if (current) words.push(current)
-    current = undefined
+
+  finish(): Token[] {
+    this.tokens.push({ type: 'end', statements: this.takePending(), pos: this.last })
+    return this.tokens
   }
-  const endLine = () => {
-    endWord()
-    if (words.length > 0) out.push({ type: 'line', words, pos: pos(words[0]!.col - base) })
-    words = []
-  }
-  for (const tok of rules) {
-    switch (tok.type) {
-      case 'ws':
-        endWord()
-        break
-      case 'lbrace':
-      case 'rbrace':
-        endLine()
-        out.push({ type: tok.type, pos: pos(tok.col) })
-        break
-      default: {
-        const quote = tok.type === 'dquote' ? '"' : tok.type === 'squote' ? "'" : ''
-        let body = tok.text
-        if (quote) {
-          // The pattern consumes escaped quotes, so a final quote is the closing one.
-          if (body.length < 2 || !body.endsWith(quote)) {
-            diags.error(pos(tok.col), 'KA_CONF_QUOTE', `unterminated quote: ${body}`)
-            body = body.slice(1)
-          } else {
-            body = body.slice(1, -1)
+
+  /** `source[start, end)`, where index i is column `base + i`; hands over to moo at the first quote or backslash. */
+  private plainLine(source: string, start: number, end: number, base: number): void {
+    let i = start
+    while (i < end) {
+      const c = source.charCodeAt(i)
+      const kind = c < 128 ? CHAR_KIND[c]! : WORD
+      if (kind === SPACE) {
+        i++
+      } else if (kind === BRACE) {
+        this.brace(c, base + i)
+        i++
+      } else {
+        let j = i
+        let hash = 0
+        for (; j < end; j++) {
+          const d = source.charCodeAt(j)
+          const k = d < 128 ? CHAR_KIND[d]! : WORD
+          if (k !== WORD) {
+            if (k === QUOTE) {
+              this.quotedLine(source.slice(i, end), base + i)
+              return
+            }
+            break
           }
+          hash = (Math.imul(hash, 31) + d) | 0
         }
-        const text = unescape(body)
-        if (current) {
-          current.text += text
-          current.quoted ||= quote !== ''
-        } else {
-          current = { text, col: base + tok.col, quoted: quote !== '' }
-        }
+        this.plainWord(source, i, j, base + i, hash)
+        i = j
       }
     }
   }
-  endLine()
+
+  /** `text` starts at column `col`. */
+  private quotedLine(text: string, col: number): void {
+    const base = col - 1
+    rules.reset(text)
+    let word: string | undefined
+    let wordCol = 0
+    let quoted = false
+    for (const tok of rules) {
+      const type = tok.type
+      if (type === 'ws' || type === 'lbrace' || type === 'rbrace') {
+        if (word !== undefined) this.word({ text: word, col: wordCol, quoted })
+        word = undefined
+        if (type !== 'ws') this.brace(type === 'lbrace' ? LBRACE : RBRACE, base + tok.col)
+        continue
+      }
+      const quote = type === 'dquote' ? '"' : type === 'squote' ? "'" : ''
+      let body = tok.text
+      if (quote) {
+        // The pattern consumes escaped quotes, so a final quote is the closing one.
+        if (body.length < 2 || !body.endsWith(quote)) {
+          this.diags.error({ file: this.file, line: this.lineNo, col: base + tok.col }, 'KA_CONF_QUOTE', `unterminated quote: ${body}`)
+          body = body.slice(1)
+        } else {
+          body = body.slice(1, -1)
+        }
+      }
+      const piece = unescape(body)
+      if (word === undefined) {
+        word = piece
+        wordCol = base + tok.col
+        quoted = quote !== ''
+      } else {
+        word += piece
+        quoted ||= quote !== ''
+      }
+    }
+    if (word !== undefined) this.word({ text: word, col: wordCol, quoted })
+  }
+
+  /** The word `source[i, j)` at column `col`, from the cache when it is there. */
+  private plainWord(source: string, i: number, j: number, col: number, hash: number): void {
+    if (NOCACHE) { this.word({ text: source.slice(i, j), col, quoted: false }); return }
+    const slot = mix(hash, col)
+    let w = this.wordCache[slot]
+    if (w === undefined || w.col !== col || !sameText(w.text, source, i, j)) {
+      w = { text: source.slice(i, j), col, quoted: false }
+      this.wordCache[slot] = w
+    }
+    this.word(w, slot)
+  }
+
+  private word(w: Word, slot = -1): void {
+    const n = this.wordCount
+    if (n < this.words.length) {
+      this.words[n] = w
+      this.slots[n] = slot
+    } else {
+      this.words.push(w)
+      this.slots.push(slot)
+    }
+    this.wordCount = n + 1
+  }
+
+  /** `words[1, n)`, shared with an earlier statement that had the same ones. */
+  private argsOf(n: number): readonly Word[] {
+    if (n === 1) return NONE
+    const words = this.words
+    let key = n
+    for (let k = 1; k < n; k++) {
+      const slot = this.slots[k]!
+      if (slot < 0) return words.slice(1, n)
+      key = mix(key, slot)
+    }
+    const cached = this.argsCache[key]
+    if (cached !== undefined && cached.length === n - 1) {
+      let same = true
+      for (let k = 1; k < n && same; k++) same = cached[k - 1] === words[k]
+      if (same) return cached
+    }
+    const args = words.slice(1, n)
+    this.argsCache[key] = args
+    return args
+  }
+
+  private endStatement(): void {
+    const n = this.wordCount
+    if (n === 0) return
+    const keyword = this.words[0]!
+    const args = this.argsOf(n)
+    this.wordCount = 0
+    const pos = { file: this.file, line: this.lineNo, col: keyword.col }
+    const stmt: Statement = { keyword: keyword.text, keywordWord: keyword, args, pos, block: undefined, open: undefined, close: undefined }
+    if (this.pendingCount < this.pending.length) this.pending[this.pendingCount] = stmt
+    else this.pending.push(stmt)
+    this.pendingCount++
+    this.last = pos
+  }
+
+  private brace(c: number, col: number): void {
+    this.endStatement()
+    const pos = { file: this.file, line: this.lineNo, col }
+    this.last = pos
+    if (c === LBRACE) {
+      const header = this.pendingCount > 0 ? this.pending[--this.pendingCount] : undefined
+      this.tokens.push({ type: 'open', statements: this.takePending(), header, pos })
+    } else {
+      this.tokens.push({ type: 'close', statements: this.takePending(), pos })
+    }
+  }
+
+  private takePending(): readonly Statement[] {
+    const n = this.pendingCount
+    if (n === 0) return NONE
+    this.pendingCount = 0
+    return this.pending.slice(0, n)
+  }
 }

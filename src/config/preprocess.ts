@@ -44,9 +44,21 @@ export interface PreprocessResult {
   files: string[]
 }
 
+/**
+ * Receives logical lines as they are produced, so a consumer (the lexer) can
+ * work line by line and no line object outlives its use: on a 100k-line file
+ * that spares the garbage collector ~10 MB of short-lived objects.
+ */
+export interface LineSink {
+  /** The logical line is `source[start, end)`; `col` is the column of `source[start]`. */
+  line(source: string, start: number, end: number, file: string, line: number, col: number): void
+}
+
 const INCLUDE_WORDS = new Set(['include', 'includer', 'includem', 'includew', 'includeb', 'includea'])
 const MAX_INCLUDE_DEPTH = 32
 const MAX_EXPANSION_DEPTH = 64
+/** keepalived's line buffer (MAXBUF): it cannot substitute past it either. */
+const MAX_LINE_LENGTH = 1024
 /** Bounds ~SEQ / ~LST output, so a typo cannot make the parser run out of memory. */
 const MAX_GENERATED_LINES = 2_000_000
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -62,16 +74,16 @@ interface PendingDefinition {
   readonly lines: string[]
 }
 
-const PLAIN_NEEDS_SCAN = /[#!"\\]/
+/** keepalived's isspace() in the C locale. */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13)
+}
+
 
 /** Strip a physical line: leading white space, a comment outside double quotes, trailing white space. */
 export function decomment(raw: string): { text: string; col: number; continued: boolean } {
-  if (!PLAIN_NEEDS_SCAN.test(raw)) {
-    const text = raw.trim()
-    return { text, col: text === '' ? 1 : raw.indexOf(text[0]!) + 1, continued: false }
-  }
   let start = 0
-  while (start < raw.length && (raw[start] === ' ' || raw[start] === '\t')) start++
+  while (start < raw.length && isSpace(raw.charCodeAt(start))) start++
   let end = raw.length
   let inQuote = false
   for (let i = start; i < raw.length; i++) {
@@ -80,18 +92,47 @@ export function decomment(raw: string): { text: string; col: number; continued: 
     if (c === '"') inQuote = !inQuote
     else if (!inQuote && (c === '#' || c === '!')) { end = i; break }
   }
-  let text = raw.slice(start, end).replace(/[ \t\r\n\v\f]+$/, '')
+  while (end > start && isSpace(raw.charCodeAt(end - 1))) end--
+  const text = raw.slice(start, end)
   // A trailing backslash continues a `$NAME=` definition; nowhere else (reference §0.4).
   const continued = text.endsWith('\\') && !text.endsWith('\\\\')
   return { text, col: start + 1, continued }
 }
 
+const HASH = 35
+const BANG = 33
+const DQUOTE = 34
+const BACKSLASH = 92
+const DOLLAR = 36
+const AT = 64
+const TILDE = 126
+const LOWER_I = 105
+
+/** True when `source[start, end)` needs none of the line-level language: see physicalLine. */
+function isPlain(source: string, start: number, end: number): boolean {
+  const first = source.charCodeAt(start)
+  if (first === AT || first === TILDE) return false
+  if (first === LOWER_I && source.startsWith('include', start)) return false
+  for (let i = start; i < end; i++) {
+    const c = source.charCodeAt(i)
+    if (c === HASH || c === BANG || c === DQUOTE || c === BACKSLASH || c === DOLLAR) return false
+  }
+  return true
+}
+
 export function preprocess(mainFile: string, diags: Diagnostics, opts: PreprocessOptions): PreprocessResult {
-  return new Preprocessor(diags, opts).run(mainFile)
+  const lines: LogicalLine[] = []
+  const sink: LineSink = { line: (source, start, end, file, line, col) => lines.push({ text: source.slice(start, end), file, line, col }) }
+  const { files } = preprocessInto(mainFile, diags, opts, sink)
+  return { lines, files }
+}
+
+/** {@link preprocess}, handing each logical line to `sink` as soon as it is known. */
+export function preprocessInto(mainFile: string, diags: Diagnostics, opts: PreprocessOptions, sink: LineSink): { files: string[] } {
+  return new Preprocessor(diags, opts, sink).run(mainFile)
 }
 
 class Preprocessor {
-  private readonly out: LogicalLine[] = []
   private readonly files: string[] = []
   private readonly definitions = new Map<string, Definition>()
   private readonly io: ConfigFiles
@@ -100,14 +141,14 @@ class Preprocessor {
   private generated = 0
   private currentDir = '.'
 
-  constructor(private readonly diags: Diagnostics, private readonly opts: PreprocessOptions) {
+  constructor(private readonly diags: Diagnostics, private readonly opts: PreprocessOptions, private readonly sink: LineSink) {
     this.io = opts.files ?? diskFiles
     this.random = opts.random ?? Math.random
   }
 
-  run(mainFile: string): PreprocessResult {
+  run(mainFile: string): { files: string[] } {
     this.readFile(mainFile, [], undefined)
-    return { lines: this.out, files: this.files }
+    return { files: this.files }
   }
 
   private readFile(path: string, stack: string[], includedFrom: SourcePosition | undefined): void {
@@ -126,21 +167,43 @@ class Preprocessor {
     this.files.push(path)
     const savedDir = this.currentDir
     this.currentDir = dirname(path)
-    const physical = content.split('\n')
     const inner = [...stack, resolve(path)]
-    for (let i = 0; i < physical.length; i++) {
-      this.physicalLine(physical[i]!, path, i + 1, inner)
+    // Lines are found in place rather than with split('\n'): one string per line, not two.
+    let lineNo = 0
+    for (let from = 0; from <= content.length; ) {
+      let to = content.indexOf('\n', from)
+      if (to < 0) to = content.length
+      this.physicalLine(content, from, to, path, ++lineNo, inner)
+      from = to + 1
     }
     if (this.pending) {
-      this.diags.error({ file: path, line: physical.length, col: 1 }, 'KA_CONF_DEFINITION', `multi-line definition of '$${this.pending.name}' is not terminated at end of file`)
+      this.diags.error({ file: path, line: lineNo, col: 1 }, 'KA_CONF_DEFINITION', `multi-line definition of '$${this.pending.name}' is not terminated at end of file`)
       this.finishDefinition()
     }
     this.currentDir = savedDir
   }
 
-  private physicalLine(raw: string, file: string, line: number, stack: string[]): void {
-    const { text, col, continued } = decomment(raw)
-    const pos = { file, line, col }
+  /** `content[from, to)` is one physical line. */
+  private physicalLine(content: string, from: number, to: number, file: string, line: number, stack: string[]): void {
+    let start = from
+    while (start < to && isSpace(content.charCodeAt(start))) start++
+    let end = to
+    while (end > start && isSpace(content.charCodeAt(end - 1))) end--
+    // The common line (no comment, quote, escape or `$`, not a conditional, sequence,
+    // include or definition body) goes to the lexer as a range of `content`: no copy.
+    if (this.pending === undefined && start < end && isPlain(content, start, end)) {
+      this.sink.line(content, start, end, file, line, start - from + 1)
+      return
+    }
+    let text = content.slice(start, end)
+    let col = start - from + 1
+    let continued = false
+    if (/[#!"\\]/.test(text)) {
+      const d = decomment(content.slice(from, to))
+      text = d.text
+      col = d.col
+      continued = d.continued
+    }
     if (this.pending) {
       const body = continued ? text.slice(0, -1).trimEnd() : text
       if (body !== '') this.pending.lines.push(body)
@@ -151,10 +214,10 @@ class Preprocessor {
     const firstSpace = text.search(/\s/)
     const first = firstSpace < 0 ? text : text.slice(0, firstSpace)
     if (INCLUDE_WORDS.has(first)) {
-      this.include(first, firstSpace < 0 ? '' : text.slice(firstSpace).trim(), pos, stack)
+      this.include(first, firstSpace < 0 ? '' : text.slice(firstSpace).trim(), { file, line, col }, stack)
       return
     }
-    this.logicalLine(text, pos, continued, 0)
+    this.logicalLine(text, { file, line, col }, continued, 0)
   }
 
   private include(keyword: string, pattern: string, pos: SourcePosition, stack: string[]): void {
@@ -202,15 +265,18 @@ class Preprocessor {
       return
     }
     if (text.startsWith('@')) {
-      const m = /^@(\^?)(\S*)\s*(.*)$/.exec(text)!
+      const m = /^@(\^?)(\S*)\s*([^]*)$/.exec(text)!
       const negate = m[1] === '^'
       const id = m[2]!
       if ((id === this.opts.configId) === negate) return
-      text = m[3]!
-      if (text === '') return
+      const rest = m[3]!
+      if (rest === '') return
+      // Columns stay exact: the kept text starts after `@id `.
+      pos = { file: pos.file, line: pos.line, col: pos.col + text.length - rest.length }
+      text = rest
     }
 
-    const def = text.startsWith('$') ? /^\$([A-Za-z_][A-Za-z0-9_]*)=[ \t]*(.*)$/.exec(text) : null
+    const def = text.startsWith('$') ? /^\$([A-Za-z_][A-Za-z0-9_]*)=[ \t]*([^]*)$/.exec(text) : null
     if (def) {
       const name = def[1]!
       if (continued) {
@@ -235,13 +301,18 @@ class Preprocessor {
         return
       }
       const substituted = this.substitute(text, pos)
+      if (substituted.length >= MAX_LINE_LENGTH) {
+        // Also what stops a definition that doubles itself (`$A=${A}${A}`) from eating all memory.
+        this.diags.error(pos, 'KA_CONF_DEFINITION', `parameter substitution would exceed the maximum line length (${MAX_LINE_LENGTH} characters); the line is ignored`)
+        return
+      }
       if (substituted !== text) {
         const again = decomment(substituted)
         if (again.text !== '') this.logicalLine(again.text, pos, false, depth + 1)
         return
       }
     }
-    this.out.push({ text, file: pos.file, line: pos.line, col: pos.col })
+    this.sink.line(text, 0, text.length, pos.file, pos.line, pos.col)
   }
 
   /** `$NAME` (followed by white space, `,`, `)` or the end) and `${NAME}`; undefined names stay. */
@@ -291,6 +362,7 @@ class Preprocessor {
     const kind = m[1]!
     const inner = text.slice(m[0].length, close)
     const rest = text.slice(close + 1).trim()
+    const restPos = { file: pos.file, line: pos.line, col: pos.col + text.length - rest.length }
     const bindings = kind === 'LST' ? parseList(inner) : parseSeq(inner, kind === 'SEQx')
     if (typeof bindings === 'string') {
       this.diags.error(pos, 'KA_CONF_SEQUENCE', `invalid ~${kind} specification '${text.slice(0, close + 1)}': ${bindings}`)
@@ -301,10 +373,10 @@ class Preprocessor {
       this.generated++
       if (this.generated > MAX_GENERATED_LINES) {
         this.diags.error(pos, 'KA_CONF_SEQUENCE', `~SEQ/~LST would generate more than ${MAX_GENERATED_LINES} lines`)
-        return
+        break
       }
       bindings.names.forEach((n, i) => this.definitions.set(n, { lines: [values[i]!], multiLine: false }))
-      if (rest !== '') this.logicalLine(rest, pos, false, depth + 1)
+      if (rest !== '') this.logicalLine(rest, restPos, false, depth + 1)
     }
     for (const [n, d] of saved) {
       if (d) this.definitions.set(n, d)

@@ -6,8 +6,8 @@
 import nearley from 'nearley'
 import type { Diagnostics, SourcePosition } from './diagnostics.js'
 import grammar from './grammar.generated.js'
-import { lexLine, type Token, type Word } from './lexer.js'
-import type { LogicalLine } from './preprocess.js'
+import { type CloseToken, type EndToken, lex, Lexer, type OpenToken, type Token, type Word } from './lexer.js'
+import { type LogicalLine, type PreprocessOptions, preprocessInto } from './preprocess.js'
 
 export interface Statement {
   readonly keyword: string
@@ -23,69 +23,118 @@ export interface Statement {
 
 const compiled = nearley.Grammar.fromCompiled(grammar as unknown as nearley.CompiledRules)
 
-/** Feeds our token array to nearley as its "lexer". */
+/** A slice of the token array, fed to nearley as one chunk. */
+interface Chunk {
+  readonly tokens: readonly Token[]
+  readonly from: number
+  readonly to: number
+}
+
+const NO_STATE: nearley.LexerState = Object.freeze({})
+
+/** Feeds our tokens to nearley as its "lexer". */
 class TokenArrayLexer implements nearley.Lexer {
   private tokens: readonly Token[] = []
   private index = 0
+  private to = 0
   reset(chunk: unknown): void {
-    this.tokens = chunk as readonly Token[]
-    this.index = 0
+    const c = chunk as Chunk
+    this.tokens = c.tokens
+    this.index = c.from
+    this.to = c.to
   }
   next(): nearley.Token | undefined {
-    return this.tokens[this.index++] as unknown as nearley.Token | undefined
+    return this.index < this.to ? (this.tokens[this.index++] as unknown as nearley.Token) : undefined
   }
   save(): nearley.LexerState {
-    return {} as nearley.LexerState
+    return NO_STATE
   }
   formatError(token: nearley.Token): string {
     return `unexpected ${(token as unknown as Token).type}`
   }
   has(name: string): boolean {
-    return name === 'line' || name === 'lbrace' || name === 'rbrace'
+    return name === 'open' || name === 'close' || name === 'end'
   }
 }
 
+/** Tokens per feed(); the parse table is trimmed between feeds. */
+const CHUNK = 128
+
+/** The grammar's terminals for `lines` (see lexer.ts); the last one is always `end`. */
 export function tokenize(lines: readonly LogicalLine[], diags: Diagnostics): Token[] {
-  const tokens: Token[] = []
-  for (const line of lines) lexLine(line, diags, tokens)
-  return tokens
+  return lex(lines, diags)
 }
 
 /**
  * Make the token stream well-formed before the grammar sees it, reporting each
  * problem once: an extra `}` is dropped, a `{` that follows no keyword is dropped
  * with its matching `}` (its contents join the enclosing block), and blocks still
- * open at the end of the input are closed there.
+ * open at the end of the input are closed there. Statements are never lost: those
+ * of a dropped token move to the next one. A well-formed stream comes back as the
+ * same token objects.
  */
 export function balanceBraces(tokens: readonly Token[], diags: Diagnostics): Token[] {
   const out: Token[] = []
-  const open: { pos: SourcePosition; stray: boolean }[] = []
-  for (const tok of tokens) {
-    if (tok.type === 'lbrace') {
-      const prev = out[out.length - 1]
-      const stray = prev?.type !== 'line'
-      if (stray) {
-        diags.error(tok.pos, 'KA_CONF_BRACE', "unexpected '{' with no keyword before it")
-      } else out.push(tok)
-      open.push({ pos: tok.pos, stray })
-    } else if (tok.type === 'rbrace') {
-      const opened = open.pop()
-      if (!opened) {
+  /** Positions of the open `{`s, innermost last, and whether each was dropped. */
+  const openPos: SourcePosition[] = []
+  const openStray: boolean[] = []
+  const openKeyword: string[] = []
+  let carried: readonly Statement[] = []
+  let last: SourcePosition | undefined
+  // A stream from lex() always ends with `end`; one built by hand may not.
+  const input = tokens[tokens.length - 1]?.type === 'end' ? tokens : [...tokens, { type: 'end', statements: [], pos: undefined } satisfies EndToken]
+  for (const original of input) {
+    const tok = carried.length > 0 ? prepend(carried, original) : original
+    carried = []
+    if (tok.type === 'open') {
+      const stray = tok.header === undefined
+      if (stray) diags.error(tok.pos, 'KA_CONF_BRACE', "unexpected '{' with no keyword before it")
+      else out.push(tok)
+      openPos.push(tok.pos)
+      openStray.push(stray)
+      openKeyword.push(tok.header?.keyword ?? '')
+    } else if (tok.type === 'close') {
+      if (openPos.length === 0) {
         diags.error(tok.pos, 'KA_CONF_BRACE', "extra '}' with no block to close")
-        continue
+        carried = tok.statements
+      } else {
+        openPos.pop()
+        openKeyword.pop()
+        if (openStray.pop()) carried = tok.statements
+        else out.push(tok)
       }
-      if (!opened.stray) out.push(tok)
-    } else out.push(tok)
-  }
-  for (let i = open.length - 1; i >= 0; i--) {
-    const o = open[i]!
-    diags.error(o.pos, 'KA_CONF_BRACE', "block opened here is never closed with '}'")
-    if (!o.stray) {
-      const last = tokens[tokens.length - 1]
-      out.push({ type: 'rbrace', pos: last?.pos ?? o.pos })
+    } else {
+      // The statements after the last brace belong to the innermost block left open.
+      let after = tok.statements
+      for (let i = openPos.length - 1; i >= 0; i--) {
+        const pos = openPos[i]!
+        const what = openStray[i] ? "'{'" : `'${openKeyword[i]}' block`
+        diags.error(pos, 'KA_CONF_BRACE', `${what} opened on line ${pos.line} is never closed with '}'`)
+        if (!openStray[i]) {
+          out.push({ type: 'close', statements: after, pos: tok.pos ?? last ?? pos })
+          after = []
+        }
+      }
+      out.push(after === tok.statements ? tok : { type: 'end', statements: after, pos: tok.pos })
+      return out
     }
+    last = tok.pos
   }
-  return out
+  return out // not reached: the input ends with `end`
+}
+
+/** `tok` with `statements` moved in front of its own (a `{` gains a keyword if it had none). */
+function prepend(statements: readonly Statement[], tok: Token): Token {
+  const all = [...statements, ...tok.statements]
+  switch (tok.type) {
+    case 'open':
+      if (tok.header !== undefined) return { type: 'open', statements: all, header: tok.header, pos: tok.pos } satisfies OpenToken
+      return { type: 'open', statements: all.slice(0, -1), header: all[all.length - 1], pos: tok.pos } satisfies OpenToken
+    case 'close':
+      return { type: 'close', statements: all, pos: tok.pos } satisfies CloseToken
+    case 'end':
+      return { type: 'end', statements: all, pos: tok.pos } satisfies EndToken
+  }
 }
 
 /**
@@ -93,13 +142,45 @@ export function balanceBraces(tokens: readonly Token[], diags: Diagnostics): Tok
  * correct grammar yields exactly one, and tests hold it to that.
  */
 export function parseTokens(tokens: readonly Token[]): Statement[][] {
-  const parser = new nearley.Parser(compiled, { lexer: new TokenArrayLexer() })
-  parser.feed(tokens as unknown as string)
+  // nearley 2.20.1 forgets old parse columns with `delete table[i]`, which turns its
+  // table into a slow dictionary after a few thousand tokens (~20% of the parse on a
+  // 100k-line file). keepHistory stops that; the columns are dropped here instead,
+  // between chunks, by overwriting them. Only completed columns go: Earley's
+  // completions reach earlier states through direct references, not the table.
+  if (process.env.KA_NEARLEY_PLAIN) {
+    const p = new nearley.Parser(compiled, { lexer: new TokenArrayLexer() })
+    p.feed({ tokens, from: 0, to: tokens.length } as unknown as string)
+    return p.results as Statement[][]
+  }
+  const parser = new nearley.Parser(compiled, { lexer: new TokenArrayLexer(), keepHistory: true })
+  const table = (parser as unknown as { table: unknown[] }).table
+  let dropped = 0
+  for (let from = 0; from < tokens.length; from += CHUNK) {
+    const chunk: Chunk = { tokens, from, to: Math.min(tokens.length, from + CHUNK) }
+    parser.feed(chunk as unknown as string)
+    for (; dropped < parser.current; dropped++) table[dropped] = undefined
+  }
+  if (tokens.length === 0) parser.feed({ tokens, from: 0, to: 0 } as unknown as string)
   return parser.results as Statement[][]
 }
 
 export function buildTree(lines: readonly LogicalLine[], diags: Diagnostics): Statement[] {
-  const tokens = balanceBraces(tokenize(lines, diags), diags)
+  return treeOf(tokenize(lines, diags), diags)
+}
+
+/**
+ * Read, preprocess and parse a configuration file: {@link preprocess} then
+ * {@link buildTree}, with each logical line lexed as soon as it is produced so
+ * that no line object outlives its use (the fast path for large files).
+ */
+export function readTree(mainFile: string, diags: Diagnostics, opts: PreprocessOptions): { tree: Statement[]; files: string[] } {
+  const lexer = new Lexer(diags)
+  const { files } = preprocessInto(mainFile, diags, opts, lexer)
+  return { tree: treeOf(lexer.finish(), diags), files }
+}
+
+function treeOf(lexed: readonly Token[], diags: Diagnostics): Statement[] {
+  const tokens = balanceBraces(lexed, diags)
   let results: Statement[][]
   try {
     results = parseTokens(tokens)
