@@ -9,7 +9,6 @@ import type { Diagnostic } from '../../src/config/diagnostics.js'
 import type { ConfigFiles } from '../../src/config/preprocess.js'
 
 const FILE = '/etc/keepalived/keepalived.conf'
-const SAMPLES = '/usr/share/doc/keepalived/samples'
 
 function memFiles(files: Record<string, string>): ConfigFiles {
   return {
@@ -26,29 +25,6 @@ function load(text: string): { config: Config; diags: Diagnostic[] } {
   const { config, diagnostics } = loadConfig(FILE, { files: memFiles({ [FILE]: text }), configId: 'test' })
   return { config, diags: diagnostics.list }
 }
-
-type TestContext = Parameters<Parameters<typeof t.test>[0]>[0]
-
-function strip(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(strip)
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value)) if (k !== 'pos') out[k] = strip(v)
-    return out
-  }
-  return value
-}
-
-/** Dump, parse again: the same checker-side model, no new counted diagnostic, and the text is a fixed point. */
-function roundTrip(t: TestContext, text: string, name: string): void {
-  const first = load(text).config
-  const canonical = dumpConfig(first)
-  const again = load(canonical)
-  t.same(strip(again.config.lvs), strip(first.lvs), `${name}: same model`)
-  t.same(again.diags.filter((d) => d.verdict !== 'none' && d.context?.includes('virtual_server')), [], `${name}: canonical text is clean`)
-  t.equal(dumpConfig(again.config), canonical, `${name}: dump is a fixed point`)
-}
-
 
 const KEEPALIVED = ['/usr/sbin/keepalived', '/sbin/keepalived'].find(existsSync)
 

@@ -7,7 +7,6 @@ import type { Diagnostic } from '../../src/config/diagnostics.js'
 import type { ConfigFiles } from '../../src/config/preprocess.js'
 
 const FILE = '/etc/keepalived/keepalived.conf'
-const SAMPLES = '/usr/share/doc/keepalived/samples'
 
 function memFiles(files: Record<string, string>): ConfigFiles {
   return {
@@ -25,8 +24,6 @@ function load(text: string): { config: Config; diags: Diagnostic[] } {
   return { config, diags: diagnostics.list }
 }
 
-type TestContext = Parameters<Parameters<typeof t.test>[0]>[0]
-
 function strip(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(strip)
   if (value && typeof value === 'object') {
@@ -36,17 +33,6 @@ function strip(value: unknown): unknown {
   }
   return value
 }
-
-/** Dump, parse again: the same checker-side model, no new counted diagnostic, and the text is a fixed point. */
-function roundTrip(t: TestContext, text: string, name: string): void {
-  const first = load(text).config
-  const canonical = dumpConfig(first)
-  const again = load(canonical)
-  t.same(strip(again.config.lvs), strip(first.lvs), `${name}: same model`)
-  t.same(again.diags.filter((d) => d.verdict !== 'none' && d.context?.includes('virtual_server')), [], `${name}: canonical text is clean`)
-  t.equal(dumpConfig(again.config), canonical, `${name}: dump is a fixed point`)
-}
-
 
 const octet = fc.integer({ min: 1, max: 254 })
 const ipv4 = fc.tuple(octet, octet).map(([a, b]) => `10.0.${a}.${b}`)
