@@ -46,8 +46,9 @@ t.test('a minimal instance gets keepalived defaults', async (t) => {
 })
 
 t.test('priority and state derive from each other', async (t) => {
-  const master = load(instance(['  state MASTER', ...vip])).vrrp.instances[0]!
-  t.match(master, { state: 'MASTER', priority: 255 })
+  const master = load(instance(['  state MASTER', ...vip]))
+  t.match(master.vrrp.instances[0]!, { state: 'MASTER', priority: 255 })
+  t.match(master.diags, [{ verdict: 'none', pos: { line: 4 }, message: /address owner \(priority 255\)/ }])
   const owner = load(instance(['  priority 255', ...vip])).vrrp.instances[0]!
   t.match(owner, { state: 'MASTER', priority: 255 })
   const backup = load(instance(['  state MASTER', '  priority 150', ...vip])).vrrp.instances[0]!
@@ -151,10 +152,22 @@ t.test('virtual_router_id and interface are required', async (t) => {
   t.same(problems(unicast.diags), [])
 })
 
+t.test('a bad virtual_router_id is reported once, where it is written', async (t) => {
+  const { vrrp, diags } = load(instance(vip).replace('virtual_router_id 51', 'virtual_router_id 256'))
+  t.equal(vrrp.instances.length, 0)
+  t.same(problems(diags), [[3, 'error', "virtual_router_id: number '256' outside range [1, 255]"]])
+})
+
+t.test('an empty VIP block is reported at its closing brace', async (t) => {
+  const { diags } = load(instance(['  virtual_ipaddress {', '    10.0.0.300', '  }']))
+  t.same(problems(diags).map((p) => [p[0], p[1]]), [[5, 'error'], [6, 'warning']])
+  t.equal(problems(diags)[1]![2], 'virtual_ipaddress has no usable address; at least one is sensible')
+})
+
 t.test('loopback interface is refused', async (t) => {
   const { vrrp, diags } = load(instance(vip).replace('interface eth0', 'interface lo'))
   t.equal(vrrp.instances.length, 0)
-  t.match(problems(diags), [[1, 'error', 'no interface is set'], [2, 'error', /loopback/]])
+  t.match(problems(diags), [[2, 'error', /loopback/]], 'no second error for the missing interface')
 })
 
 t.test('duplicate VRIDs on one interface and family', async (t) => {

@@ -115,7 +115,6 @@ t.test('sync groups: members, one line, stray names, checks', async (t) => {
   ].join('\n'))
   t.same(problems(diags).map((p) => [p[0], p[1], p[2]]), [
     [4, 'warning', 'notify_master script already specified; ignoring /bin/m2'],
-    [7, 'warning', "sync group G2 has only 1 vrrp_instance; this probably isn't what you want"],
     [9, 'error', 'vrrp_instance VI_1 is already in sync group G1 (/k.conf:1); an instance can be in one sync group only'],
     [10, 'error', "vrrp_instance VI_X in sync group G2 doesn't exist; ignored"],
     [15, 'error', "unknown keyword 'VI_3'"],
@@ -127,6 +126,12 @@ t.test('sync groups: members, one line, stray names, checks', async (t) => {
     { name: 'G1', members: ['VI_1', 'VI_2'], notifyMaster: { command: '/bin/m' }, smtpAlert: true, syncGroupTrackingWeight: false },
     { name: 'G2', members: ['VI_3'], smtpAlert: false },
   ])
+})
+
+t.test('a sync group with one instance gets a warning', async (t) => {
+  const { vrrp, diags } = load(['vrrp_sync_group G {', '  group {', '    VI_1', '  }', '}', ...instance('VI_1', 1)].join('\n'))
+  t.same(vrrp.syncGroups[0]!.members, ['VI_1'])
+  t.same(problems(diags), [[1, 'warning', "sync group G has only 1 vrrp_instance; this probably isn't what you want"]])
 })
 
 t.test('weighted trackers: dropped in sync groups and for the address owner', async (t) => {

@@ -110,6 +110,8 @@ export interface InstanceDraft extends NamedDraft, TrackersDraft, NotifyDraft {
   authType: AuthType | undefined
   authPass: string | undefined
   virtualIpaddresses: VirtualAddress[]
+  /** The closing brace of the last `virtual_ipaddress` block: an empty list is reported there. */
+  virtualIpaddressEnd: SourcePosition | undefined
   virtualIpaddressesExcluded: VirtualAddress[]
   virtualRoutes: IpRoute[]
   virtualRules: IpRule[]

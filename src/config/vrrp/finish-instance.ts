@@ -53,20 +53,29 @@ function chooseVersion(w: Work, family: 4 | 6): 2 | 3 {
   return d.version ?? 3
 }
 
-/** False when keepalived removes the instance. */
+/**
+ * False when keepalived removes the instance. A written but empty block is
+ * reported at its closing brace, after the entries that failed to read.
+ */
 function checkVips(w: Work, family: 4 | 6): boolean {
   if (w.d.virtualIpaddresses.length) return true
+  const pos = w.d.virtualIpaddressEnd ?? w.d.pos
+  const what = w.d.virtualIpaddressEnd ? 'virtual_ipaddress has no usable address' : 'no virtual_ipaddress'
   if (w.version === 3 || family === 6 || w.strict) {
-    error(w, w.d.pos, 'KA_CONF_NO_VIP', 'no virtual_ipaddress; at least one is required (VRRPv3, IPv6 or strict mode)')
+    error(w, pos, 'KA_CONF_NO_VIP', `${what}; at least one is required (VRRPv3, IPv6 or strict mode)`)
     return false
   }
-  warn(w, w.d.pos, 'no virtual_ipaddress; at least one is sensible')
+  warn(w, pos, `${what}; at least one is sensible`)
   return true
 }
 
 function chooseState(w: Work): void {
   const { d } = w
   w.priority = d.priority ?? (d.initialState === 'MASTER' ? OWNER : 100)
+  if (d.priority === undefined && d.initialState === 'MASTER') {
+    warn(w, at(w, 'state'), 'state MASTER without a priority makes this instance the address owner (priority 255)',
+      'the owner takes over at once and ignores tracking weights; set a priority below 255 unless that is meant', 'none')
+  }
   const owner = w.priority === OWNER
   if (d.initialState === undefined) {
     w.state = owner ? 'MASTER' : 'BACKUP'
@@ -102,16 +111,14 @@ function chooseAuthentication(w: Work, family: 4 | 6): Authentication | undefine
 /** False when keepalived removes the instance (vrrp.c chk_min_cfg). */
 function checkMinimum(w: Work): boolean {
   const { d } = w
-  let ok = true
-  if (d.virtualRouterId === undefined) {
-    error(w, d.pos, 'KA_CONF_NO_VRID', 'virtual_router_id is not set')
-    ok = false
-  }
-  if (d.interface === undefined && !d.unicastPeers.length) {
+  // A keyword written with a bad value was reported where it stands.
+  const vrid = d.virtualRouterId !== undefined
+  const iface = d.interface !== undefined || d.unicastPeers.length > 0
+  if (!vrid && !d.at.has('virtual_router_id')) error(w, d.pos, 'KA_CONF_NO_VRID', 'virtual_router_id is not set')
+  if (!iface && !d.at.has('interface')) {
     error(w, d.pos, 'KA_CONF_NO_INTERFACE', 'no interface is set', 'set interface, or unicast_peer addresses that need none')
-    ok = false
   }
-  return ok
+  return vrid && iface
 }
 
 function preemption(w: Work): { nopreempt: boolean; preemptDelay: number } {

@@ -39,6 +39,7 @@ export const virtualIpaddress: KeywordSpec<InstanceDraft> = {
   name: 'virtual_ipaddress', tier: 1,
   parse(stmt, d, ctx) {
     const inner = childContext(ctx, stmt.keyword)
+    d.virtualIpaddressEnd = stmt.close ?? stmt.pos
     for (const entry of entries(stmt, inner)) {
       const a = readAddress(entry, inner, { isStatic: false })
       if (a && sameFamily(d, a.family, entry.pos, `address ${a.address}`, inner)) d.virtualIpaddresses.push(a)

@@ -189,7 +189,7 @@ function emptyInstance(base: ReturnType<typeof namedDraft>, v: VrrpDraft): Insta
     ...base, ...emptyTrackers(), ...emptyNotify(), state: v.state,
     initialState: undefined, interface: undefined, virtualRouterId: undefined, priority: undefined, advertInt: undefined,
     version: undefined, family: undefined, authType: undefined, authPass: undefined,
-    virtualIpaddresses: [], virtualIpaddressesExcluded: [], virtualRoutes: [], virtualRules: [],
+    virtualIpaddresses: [], virtualIpaddressEnd: undefined, virtualIpaddressesExcluded: [], virtualRoutes: [], virtualRules: [],
     unicastSrcIp: undefined, unicastPeers: [], mcastSrcIp: undefined,
     garpMasterDelay: undefined, garpMasterRepeat: undefined, garpMasterRefresh: undefined, garpMasterRefreshRepeat: undefined,
     garpLowerPrioDelay: undefined, garpLowerPrioRepeat: undefined, useVmac: undefined, vmacXmitBase: false,

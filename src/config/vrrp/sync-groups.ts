@@ -35,16 +35,19 @@ export function resolveMembership(groups: readonly SyncGroupDraft[], instances: 
       continue
     }
     const members: string[] = []
+    let rejected = false
     for (const m of g.members) {
       const other = groupOf.get(m.name)
       if (!names.includes(m.name)) {
         const near = closest(m.name, names)
+        rejected = true
         ctx.diags.error(m.pos, 'KA_CONF_UNDEFINED', `vrrp_instance ${m.name} in sync group ${g.name} doesn't exist; ignored`, {
           context: ctx.context, hint: near ? `did you mean '${near}'?` : undefined,
         })
       } else if (other === g) {
         ctx.diags.warning(m.pos, 'KA_CONF_DUPLICATE', `vrrp_instance ${m.name} is listed twice`, { context: ctx.context, verdict: 'none' })
       } else if (other) {
+        rejected = true
         ctx.diags.error(m.pos, 'KA_CONF_SYNC_GROUP', `vrrp_instance ${m.name} is already in sync group ${other.name} (${where(other.pos)}); an instance can be in one sync group only`, { context: ctx.context })
       } else {
         groupOf.set(m.name, g)
@@ -55,7 +58,8 @@ export function resolveMembership(groups: readonly SyncGroupDraft[], instances: 
       ctx.diags.warning(g.pos, 'KA_CONF_EMPTY_GROUP', `sync group ${g.name} has no valid vrrp_instance; it is removed`, { context: ctx.context })
       continue
     }
-    if (members.length === 1) {
+    // After a rejected member the count says nothing new.
+    if (members.length === 1 && !rejected) {
       ctx.diags.warning(g.pos, 'KA_CONF_SYNC_GROUP', `sync group ${g.name} has only 1 vrrp_instance; this probably isn't what you want`, {
         context: ctx.context, hint: 'a sync group moves its instances together; with one member it does nothing',
       })
