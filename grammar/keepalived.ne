@@ -11,7 +11,7 @@
 @preprocessor typescript
 
 @{%
-import type { CloseToken, EndToken, OpenToken } from './lexer.js'
+import { type CloseToken, type EndToken, type OpenToken, StatementNode } from './lexer.js'
 import type { Statement } from './tree.js'
 
 /** What one `block` contributes to its parent: the plain statements before it, then itself. */
@@ -39,10 +39,12 @@ function flatten(items: Cons | null, after: readonly Statement[]): Statement[] {
 function blockItem(open: OpenToken, body: Cons | null, close: CloseToken): Item {
   // balanceBraces drops every `{` that has no keyword before it.
   const h = open.header!
-  return {
-    before: open.statements,
-    block: { keyword: h.keyword, keywordWord: h.keywordWord, args: h.args, pos: h.pos, block: flatten(body, close.statements), open: open.pos, close: close.pos },
-  }
+  const block = flatten(body, close.statements)
+  // Statements built by hand (tests) may be plain objects.
+  const node = h instanceof StatementNode
+    ? new StatementNode(h.keywordWord, h.args, h.file, h.line, block, open.pos, close.pos)
+    : new StatementNode(h.keywordWord, h.args, h.pos.file, h.pos.line, block, open.pos, close.pos)
+  return { before: open.statements, block: node }
 }
 %}
 

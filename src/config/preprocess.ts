@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { Diagnostics, SourcePosition } from './diagnostics.js'
 import { glob } from './glob.js'
+import { MAX_GENERATED_LINES, matchingParen, parseList, parseSeq } from './sequence.js'
 
 export interface LogicalLine {
   /** Decommented text, leading and trailing white space removed. */
@@ -59,9 +60,6 @@ const MAX_INCLUDE_DEPTH = 32
 const MAX_EXPANSION_DEPTH = 64
 /** keepalived's line buffer (MAXBUF): it cannot substitute past it either. */
 const MAX_LINE_LENGTH = 1024
-/** Bounds ~SEQ / ~LST output, so a typo cannot make the parser run out of memory. */
-const MAX_GENERATED_LINES = 2_000_000
-const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 interface Definition {
   /** One entry for `$A=x`; one per continued line for a multi-line definition. */
@@ -79,7 +77,6 @@ function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13)
 }
 
-
 /** Strip a physical line: leading white space, a comment outside double quotes, trailing white space. */
 export function decomment(raw: string): { text: string; col: number; continued: boolean } {
   let start = 0
@@ -96,7 +93,9 @@ export function decomment(raw: string): { text: string; col: number; continued: 
   const text = raw.slice(start, end)
   // A trailing backslash continues a `$NAME=` definition; nowhere else (reference §0.4).
   const continued = text.endsWith('\\') && !text.endsWith('\\\\')
-  return { text, col: start + 1, continued }
+  // `continued` first: an object literal starting { text, col, … } would share V8's hidden-class
+  // transitions with the lexer's Word and deoptimize the lexer's hot code.
+  return { continued, text, col: start + 1 }
 }
 
 const HASH = 35
@@ -168,7 +167,7 @@ class Preprocessor {
     const savedDir = this.currentDir
     this.currentDir = dirname(path)
     const inner = [...stack, resolve(path)]
-    // Lines are found in place rather than with split('\n'): one string per line, not two.
+    // Lines are found in place rather than with split('\n'): a plain line is never copied.
     let lineNo = 0
     for (let from = 0; from <= content.length; ) {
       let to = content.indexOf('\n', from)
@@ -383,64 +382,4 @@ class Preprocessor {
       else this.definitions.delete(n)
     }
   }
-}
-
-function matchingParen(text: string, open: number): number {
-  let depth = 0
-  for (let i = open; i < text.length; i++) {
-    if (text[i] === '(') depth++
-    else if (text[i] === ')' && --depth === 0) return i
-  }
-  return -1
-}
-
-interface Bindings {
-  names: string[]
-  values: string[][]
-}
-
-function parseNumber(s: string): number | undefined {
-  const t = s.trim()
-  if (/^[-+]?\d+$/.test(t)) return Number(t)
-  if (/^[-+]?0x[0-9a-f]+$/i.test(t)) return t.startsWith('-') ? -Number(t.slice(1)) : Number(t.replace(/^\+/, ''))
-  return undefined
-}
-
-/** `~SEQ(VAR, [START, [STEP,]] END)`; reference §2.7 gives the defaults. */
-function parseSeq(inner: string, hex: boolean): Bindings | string {
-  const parts = inner.split(',').map((p) => p.trim())
-  const name = parts.shift()!
-  if (!NAME_RE.test(name)) return `'${name}' is not a variable name`
-  const nums = parts.map(parseNumber)
-  if (nums.length < 1 || nums.length > 3 || nums.some((n) => n === undefined)) return 'expected 1 to 3 integers after the variable'
-  const n = nums as number[]
-  const end = n[n.length - 1]!
-  const start = n.length >= 2 ? n[0]! : end >= 0 ? 1 : -1
-  const step = n.length === 3 ? n[1]! : end >= start ? 1 : -1
-  if (step === 0) return 'the step is 0'
-  if ((step > 0 && start > end) || (step < 0 && start < end)) return 'the sequence is empty'
-  const values: string[][] = []
-  for (let v = start; step > 0 ? v <= end : v >= end; v += step) {
-    values.push([hex ? v.toString(16) : String(v)])
-    if (values.length > MAX_GENERATED_LINES) return 'too many values'
-  }
-  return { names: [name], values }
-}
-
-/** `~LST(VAR, a, b)` or `~LST({A,B}, {1,2}, {3,4})`. */
-function parseList(inner: string): Bindings | string {
-  const trimmed = inner.trim()
-  if (trimmed.startsWith('{')) {
-    const groups = [...trimmed.matchAll(/\{([^}]*)\}/g)].map((g) => g[1]!.split(',').map((s) => s.trim()))
-    const names = groups.shift()
-    if (!names || names.some((n) => !NAME_RE.test(n))) return 'the first {…} must list variable names'
-    if (groups.length === 0) return 'no values listed'
-    if (groups.some((g) => g.length !== names.length)) return `every {…} must hold ${names.length} value(s)`
-    return { names, values: groups }
-  }
-  const parts = trimmed.split(',').map((p) => p.trim())
-  const name = parts.shift()!
-  if (!NAME_RE.test(name)) return `'${name}' is not a variable name`
-  if (parts.length === 0) return 'no values listed'
-  return { names: [name], values: parts.map((p) => [p]) }
 }

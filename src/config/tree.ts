@@ -3,7 +3,8 @@
  * an optional block), every node with its source position. Built by the nearley
  * grammar in grammar/keepalived.ne; the typed builders read nothing else.
  */
-import nearley from 'nearley'
+import { createRequire } from 'node:module'
+import type * as Nearley from 'nearley'
 import type { Diagnostics, SourcePosition } from './diagnostics.js'
 import grammar from './grammar.generated.js'
 import { type CloseToken, type EndToken, lex, Lexer, type OpenToken, type Token, type Word } from './lexer.js'
@@ -21,7 +22,10 @@ export interface Statement {
   readonly close: SourcePosition | undefined
 }
 
-const compiled = nearley.Grammar.fromCompiled(grammar as unknown as nearley.CompiledRules)
+// nearley is CommonJS: require() spares the ESM loader's scan of its exports (~5 ms a start).
+const nearley = createRequire(import.meta.url)('nearley') as typeof Nearley
+
+const compiled = nearley.Grammar.fromCompiled(grammar as unknown as Nearley.CompiledRules)
 
 /** A slice of the token array, fed to nearley as one chunk. */
 interface Chunk {
@@ -30,10 +34,10 @@ interface Chunk {
   readonly to: number
 }
 
-const NO_STATE: nearley.LexerState = Object.freeze({})
+const NO_STATE: Nearley.LexerState = Object.freeze({})
 
 /** Feeds our tokens to nearley as its "lexer". */
-class TokenArrayLexer implements nearley.Lexer {
+class TokenArrayLexer implements Nearley.Lexer {
   private tokens: readonly Token[] = []
   private index = 0
   private to = 0
@@ -43,13 +47,13 @@ class TokenArrayLexer implements nearley.Lexer {
     this.index = c.from
     this.to = c.to
   }
-  next(): nearley.Token | undefined {
-    return this.index < this.to ? (this.tokens[this.index++] as unknown as nearley.Token) : undefined
+  next(): Nearley.Token | undefined {
+    return this.index < this.to ? (this.tokens[this.index++] as unknown as Nearley.Token) : undefined
   }
-  save(): nearley.LexerState {
+  save(): Nearley.LexerState {
     return NO_STATE
   }
-  formatError(token: nearley.Token): string {
+  formatError(token: Nearley.Token): string {
     return `unexpected ${(token as unknown as Token).type}`
   }
   has(name: string): boolean {
@@ -84,7 +88,7 @@ export function balanceBraces(tokens: readonly Token[], diags: Diagnostics): Tok
   // A stream from lex() always ends with `end`; one built by hand may not.
   const input = tokens[tokens.length - 1]?.type === 'end' ? tokens : [...tokens, { type: 'end', statements: [], pos: undefined } satisfies EndToken]
   for (const original of input) {
-    const tok = carried.length > 0 ? prepend(carried, original) : original
+    const tok = carried.length > 0 || (original.type === 'open' && original.header === undefined && original.statements.length > 0) ? prepend(carried, original) : original
     carried = []
     if (tok.type === 'open') {
       const stray = tok.header === undefined
@@ -123,7 +127,7 @@ export function balanceBraces(tokens: readonly Token[], diags: Diagnostics): Tok
   return out // not reached: the input ends with `end`
 }
 
-/** `tok` with `statements` moved in front of its own (a `{` gains a keyword if it had none). */
+/** `tok` with `statements` moved in front of its own; a `{` without a keyword takes the last statement before it. */
 function prepend(statements: readonly Statement[], tok: Token): Token {
   const all = [...statements, ...tok.statements]
   switch (tok.type) {
@@ -147,11 +151,6 @@ export function parseTokens(tokens: readonly Token[]): Statement[][] {
   // 100k-line file). keepHistory stops that; the columns are dropped here instead,
   // between chunks, by overwriting them. Only completed columns go: Earley's
   // completions reach earlier states through direct references, not the table.
-  if (process.env.KA_NEARLEY_PLAIN) {
-    const p = new nearley.Parser(compiled, { lexer: new TokenArrayLexer() })
-    p.feed({ tokens, from: 0, to: tokens.length } as unknown as string)
-    return p.results as Statement[][]
-  }
   const parser = new nearley.Parser(compiled, { lexer: new TokenArrayLexer(), keepHistory: true })
   const table = (parser as unknown as { table: unknown[] }).table
   let dropped = 0
@@ -165,7 +164,9 @@ export function parseTokens(tokens: readonly Token[]): Statement[][] {
 }
 
 export function buildTree(lines: readonly LogicalLine[], diags: Diagnostics): Statement[] {
-  return treeOf(tokenize(lines, diags), diags)
+  const lexer = new Lexer(diags)
+  for (const l of lines) lexer.line(l.text, 0, l.text.length, l.file, l.line, l.col)
+  return treeOf(lexer, diags)
 }
 
 /**
@@ -176,11 +177,12 @@ export function buildTree(lines: readonly LogicalLine[], diags: Diagnostics): St
 export function readTree(mainFile: string, diags: Diagnostics, opts: PreprocessOptions): { tree: Statement[]; files: string[] } {
   const lexer = new Lexer(diags)
   const { files } = preprocessInto(mainFile, diags, opts, lexer)
-  return { tree: treeOf(lexer.finish(), diags), files }
+  return { tree: treeOf(lexer, diags), files }
 }
 
-function treeOf(lexed: readonly Token[], diags: Diagnostics): Statement[] {
-  const tokens = balanceBraces(lexed, diags)
+function treeOf(lexer: Lexer, diags: Diagnostics): Statement[] {
+  const lexed = lexer.finish()
+  const tokens = lexer.balanced ? lexed : balanceBraces(lexed, diags)
   let results: Statement[][]
   try {
     results = parseTokens(tokens)
