@@ -1,22 +1,12 @@
 /** Checkers: each kind's keywords, the inherited defaults keepalived resolves, and its messages. */
 import t from 'tap'
+import { memFiles } from '../helpers/config.js'
 import { loadConfig } from '../../src/config/config.js'
 import type { Diagnostic } from '../../src/config/diagnostics.js'
 import type { Checker } from '../../src/config/lvs/index.js'
-import type { ConfigFiles } from '../../src/config/preprocess.js'
 
 const FILE = '/etc/keepalived/keepalived.conf'
 
-function memFiles(files: Record<string, string>): ConfigFiles {
-  return {
-    read: (p) => {
-      const c = files[p]
-      if (c === undefined) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' })
-      return c
-    },
-    glob: () => [],
-  }
-}
 
 function load(text: string) {
   const { config, diagnostics } = loadConfig(FILE, { files: memFiles({ [FILE]: text }), configId: 'test' })

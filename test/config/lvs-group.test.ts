@@ -1,21 +1,11 @@
 /** virtual_server_group: entry forms, keepalived's entry errors, empty and missing groups, group services. */
 import t from 'tap'
+import { memFiles } from '../helpers/config.js'
 import { loadConfig } from '../../src/config/config.js'
 import type { Diagnostic } from '../../src/config/diagnostics.js'
-import type { ConfigFiles } from '../../src/config/preprocess.js'
 
 const FILE = '/etc/keepalived/keepalived.conf'
 
-function memFiles(files: Record<string, string>): ConfigFiles {
-  return {
-    read: (p) => {
-      const c = files[p]
-      if (c === undefined) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' })
-      return c
-    },
-    glob: () => [],
-  }
-}
 
 function load(text: string) {
   const { config, diagnostics } = loadConfig(FILE, { files: memFiles({ [FILE]: text }), configId: 'test' })

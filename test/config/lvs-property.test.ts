@@ -2,22 +2,12 @@
 import { isDeepStrictEqual } from 'node:util'
 import fc from 'fast-check'
 import t from 'tap'
+import { memFiles } from '../helpers/config.js'
 import { type Config, dumpConfig, loadConfig } from '../../src/config/config.js'
 import type { Diagnostic } from '../../src/config/diagnostics.js'
-import type { ConfigFiles } from '../../src/config/preprocess.js'
 
 const FILE = '/etc/keepalived/keepalived.conf'
 
-function memFiles(files: Record<string, string>): ConfigFiles {
-  return {
-    read: (p) => {
-      const c = files[p]
-      if (c === undefined) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' })
-      return c
-    },
-    glob: () => [],
-  }
-}
 
 function load(text: string): { config: Config; diags: Diagnostic[] } {
   const { config, diagnostics } = loadConfig(FILE, { files: memFiles({ [FILE]: text }), configId: 'test' })

@@ -2,23 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import t from 'tap'
+import { memFiles } from '../helpers/config.js'
 import { Diagnostics } from '../../src/config/diagnostics.js'
-import { type ConfigFiles, preprocess, preprocessInto } from '../../src/config/preprocess.js'
+import { preprocess, preprocessInto } from '../../src/config/preprocess.js'
 
-function memFiles(files: Record<string, string>): ConfigFiles {
-  return {
-    read: (p) => {
-      const c = files[p]
-      if (c === undefined) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' })
-      return c
-    },
-    glob: (pattern, cwd) => {
-      const full = pattern.startsWith('/') ? pattern : `${cwd}/${pattern}`
-      const re = new RegExp('^' + full.replace(/[.]/g, '\\.').replace(/\*/g, '[^/]*') + '$')
-      return Object.keys(files).filter((f) => re.test(f)).sort()
-    },
-  }
-}
 
 function lines(text: string, configId = 'main', extra: Record<string, string> = {}) {
   const d = new Diagnostics()
