@@ -90,7 +90,9 @@ const rootSchema: BlockSchema<RootDraft> = {
 export function buildConfig(tree: readonly Statement[], files: readonly string[], diags: Diagnostics, host: HostInfo): Config {
   const draft: RootDraft = { global: emptyGlobalDefs(), vrrp: vrrpSection.empty(), lvs: lvsSection.empty(), unsupported: [] }
   applySchema(rootSchema, tree, draft, rootContext(diags))
-  const env = { diags, global: draft.global, host }
+  // keepalived -t checks no interfaces when the daemon would run in another namespace.
+  const inNamespace = draft.unsupported.some((r) => r.keyword === 'net_namespace')
+  const env = { diags, global: draft.global, host: inNamespace ? { interfaces: undefined } : host }
   return deepFreeze({
     files: [...files],
     global: draft.global,

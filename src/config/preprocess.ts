@@ -169,7 +169,8 @@ class Preprocessor {
     const inner = [...stack, resolve(path)]
     // Lines are found in place rather than with split('\n'): a plain line is never copied.
     let lineNo = 0
-    for (let from = 0; from <= content.length; ) {
+    // The text after a final newline is not a line: it must not end an open definition.
+    for (let from = 0; from < content.length; ) {
       let to = content.indexOf('\n', from)
       if (to < 0) to = content.length
       this.physicalLine(content, from, to, path, ++lineNo, inner)
