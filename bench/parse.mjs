@@ -7,7 +7,10 @@
  * and max wall time, peak RSS, and the ratio of the medians.
  *
  *   node bench/parse.mjs [--runs 7] [--vs 1000] [--rs 10] [--node-flags=--max-semi-space-size=2]
- *                        [--phases] [--keep] [--json]
+ *                        [--cli dist/cli/keepalived-ts.js] [--phases] [--keep] [--json]
+ *
+ * --cli runs another entry point than dist/cli/main.js (the bundle that
+ * scripts/bundle-cli.mjs writes, say).
  *
  * --node-flags (write it with `=`) passes V8/Node flags to our side, to try
  * flags the CLI could set.
@@ -31,6 +34,7 @@ const { values: opts } = parseArgs({
     vs: { type: 'string', default: '1000' },
     rs: { type: 'string', default: '10' },
     'node-flags': { type: 'string', default: '' },
+    cli: { type: 'string' },
     phases: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -38,7 +42,7 @@ const { values: opts } = parseArgs({
 })
 const runs = Math.max(1, Number(opts.runs))
 
-const cli = join(root, 'dist/cli/main.js')
+const cli = opts.cli ? join(root, opts.cli) : join(root, 'dist/cli/main.js')
 const fallback = join(root, 'bench/load-config.mjs')
 if (!existsSync(join(root, 'dist/config/config.js'))) {
   console.error('bench: dist/ is missing; run `npm run build` first')

@@ -82,7 +82,8 @@ export function toRaw(stmt: Statement): RawStatement {
  */
 export function applySchema<T>(schema: BlockSchema<T>, statements: readonly Statement[], draft: T, ctx: BuildContext): T {
   const table = lookup(schema)
-  for (const stmt of statements) {
+  for (let i = 0; i < statements.length; i++) {
+    const stmt = statements[i]!
     const hit = table.get(stmt.keyword)
     if (!hit) {
       reportUnknown(schema, stmt, ctx, [...table.keys()])

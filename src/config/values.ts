@@ -14,6 +14,14 @@ export interface BuildContext {
   readonly context: string
 }
 
+/** The statement's arguments as written, space-separated (for block contexts). */
+export function argsText(stmt: Statement): string {
+  const a = stmt.args
+  let s = a.length > 0 ? a[0]!.text : ''
+  for (let i = 1; i < a.length; i++) s += ' ' + a[i]!.text
+  return s
+}
+
 export function wordPos(stmt: Statement, word: Word | undefined): SourcePosition {
   return word ? { file: stmt.pos.file, line: stmt.pos.line, col: word.col } : stmt.pos
 }
@@ -41,9 +49,30 @@ export function noExtraArgs(stmt: Statement, ctx: BuildContext, used: number): v
   }
 }
 
+/** True when `s[from..]` is one or more ASCII digits (a regex costs more on the 100k-statement path). */
+function allDigits(s: string, from: number): boolean {
+  if (from >= s.length) return false
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 48 || c > 57) return false
+  }
+  return true
+}
+
+/** `s` is `[-+]?\d+`. */
+export function isInteger(s: string): boolean {
+  const c = s.charCodeAt(0)
+  return allDigits(s, c === 43 || c === 45 ? 1 : 0)
+}
+
+/** `s` is `\d+`. */
+export function isDigits(s: string): boolean {
+  return allDigits(s, 0)
+}
+
 export function readInt(stmt: Statement, ctx: BuildContext, word: Word | undefined, min: number, max: number): number | undefined {
   if (!word) return undefined
-  if (!/^[-+]?\d+$/.test(word.text)) return badValue(stmt, ctx, word, `'${word.text}' is not an integer`)
+  if (!isInteger(word.text)) return badValue(stmt, ctx, word, `'${word.text}' is not an integer`)
   const n = Number(word.text)
   if (n < min || n > max) return badValue(stmt, ctx, word, `number '${word.text}' outside range [${min}, ${max}]`)
   return n
@@ -52,9 +81,14 @@ export function readInt(stmt: Statement, ctx: BuildContext, word: Word | undefin
 /** `<TIMER>`: seconds with up to 6 fractional digits, returned in microseconds. */
 export function readTimer(stmt: Statement, ctx: BuildContext, word: Word | undefined, minUs = 0, maxUs = Number.MAX_SAFE_INTEGER): number | undefined {
   if (!word) return undefined
-  const m = /^(\d+)(?:\.(\d{0,6})\d*)?$/.exec(word.text)
-  if (!m) return badValue(stmt, ctx, word, `'${word.text}' is not a time in seconds`)
-  const us = Number(m[1]) * 1_000_000 + Number((m[2] ?? '').padEnd(6, '0'))
+  let us: number
+  if (isDigits(word.text)) {
+    us = Number(word.text) * 1_000_000
+  } else {
+    const m = /^(\d+)(?:\.(\d{0,6})\d*)?$/.exec(word.text)
+    if (!m) return badValue(stmt, ctx, word, `'${word.text}' is not a time in seconds`)
+    us = Number(m[1]) * 1_000_000 + Number((m[2] ?? '').padEnd(6, '0'))
+  }
   if (us < minUs || us > maxUs) return badValue(stmt, ctx, word, `time '${word.text}' outside range [${formatTimer(minUs)}, ${formatTimer(maxUs)}]`)
   return us
 }

@@ -4,7 +4,7 @@ import {
   requireBlock, stringKeyword, timerKeyword,
 } from '../schema.js'
 import type { Statement } from '../tree.js'
-import { type BuildContext, ipFamily, noExtraArgs, wordPos } from '../values.js'
+import { argsText, type BuildContext, ipFamily, type IpFamily, isDigits, noExtraArgs, wordPos } from '../values.js'
 import { checkerKeywords, dumpChecker } from './checkers/index.js'
 import { MAX_CONNECT_TIMEOUT_US } from './checkers/common.js'
 import { append, type RealServerDraft, type VirtualServerDraft } from './draft.js'
@@ -53,16 +53,18 @@ export const realServerSchema: BlockSchema<RealServerDraft> = {
 }
 
 /** `IP [PORT]` of a real or sorry server; a port of 0 (or omitted) means "take the virtual server's". */
-export function readServerAddress(stmt: Statement, ctx: BuildContext, what: string): { address: string; port: number } | undefined {
+export function readServerAddress(stmt: Statement, ctx: BuildContext, what: string): { address: string; port: number; family: IpFamily } | undefined {
   const ip = stmt.args[0]
   const portWord = stmt.args[1]
   if (!ip) {
     ctx.diags.error(stmt.pos, 'KA_CONF_MISSING_VALUE', `'${stmt.keyword}' needs an IP address`, { context: ctx.context })
     return undefined
   }
-  const port = portWord === undefined || /^0+$/.test(portWord.text) ? 0 : /^\d+$/.test(portWord.text) ? Number(portWord.text) : NaN
-  if (!ipFamily(ip.text) || !(port >= 0 && port <= 65535)) {
-    const bad = !ipFamily(ip.text) ? ip : portWord
+  // All zeros, or all digits: Number() of either is the port.
+  const port = portWord === undefined ? 0 : isDigits(portWord.text) ? Number(portWord.text) : NaN
+  const family = ipFamily(ip.text)
+  if (!family || !(port >= 0 && port <= 65535)) {
+    const bad = !family ? ip : portWord
     ctx.diags.error(wordPos(stmt, bad), 'KA_CONF_BAD_VALUE', `Invalid ${what} ip address/port ${ip.text}/${portWord?.text ?? ''} - skipping`, {
       context: ctx.context,
       hint: 'the whole block is skipped',
@@ -70,7 +72,7 @@ export function readServerAddress(stmt: Statement, ctx: BuildContext, what: stri
     return undefined
   }
   noExtraArgs(stmt, ctx, 2)
-  return { address: ip.text, port }
+  return { address: ip.text, port, family }
 }
 
 /**
@@ -82,11 +84,11 @@ export function readRealServer(stmt: Statement, vs: VirtualServerDraft, ctx: Bui
   const body = requireBlock(stmt, ctx)
   const where = body && readServerAddress(stmt, ctx, 'real server')
   if (!body || !where) return
-  const inner = childContext(ctx, `real_server ${stmt.args.map((w) => w.text).join(' ')}`)
+  const inner = childContext(ctx, `real_server ${argsText(stmt)}`)
   const rs: RealServerDraft = { pos: stmt.pos, address: where.address, port: where.port, context: inner.context, close: stmt.close ?? stmt.pos }
   applySchema(realServerSchema, body, rs, inner)
   if ((rs.lvsMethod ?? vs.lvsMethod)?.kind !== 'TUN') {
-    const family = ipFamily(where.address)!
+    const family = where.family
     if (vs.family === undefined) vs.family = family
     else if (vs.family !== family) {
       ctx.diags.error(rs.close, 'KA_CONF_FAMILY', `Address family of virtual server and real server ${where.address} don't match - skipping real server.`, {

@@ -4,7 +4,7 @@ import {
   requireBlock, stringKeyword, timerKeyword,
 } from '../schema.js'
 import type { Statement } from '../tree.js'
-import { arg, type BuildContext, ipFamily, noExtraArgs, readInt, wordPos } from '../values.js'
+import { arg, argsText, type BuildContext, ipFamily, noExtraArgs, readInt, wordPos } from '../values.js'
 import { MAX_CONNECT_TIMEOUT_US } from './checkers/common.js'
 import type { Family, VirtualServerDraft } from './draft.js'
 import { configError, lvsMethodKeyword, onceScriptKeyword, vsFlagKeyword } from './keywords.js'
@@ -283,7 +283,7 @@ export function readVirtualServer(stmt: Statement, ctx: BuildContext): VirtualSe
   const header = body && readVirtualServerHeader(stmt, ctx)
   if (!body || !header) return undefined
   noExtraArgs(stmt, ctx, 2)
-  const inner = childContext(ctx, `virtual_server ${stmt.args.map((w) => w.text).join(' ')}`)
+  const inner = childContext(ctx, `virtual_server ${argsText(stmt)}`)
   const vs: VirtualServerDraft = { pos: stmt.pos, ...header, context: inner.context, close: stmt.close ?? stmt.pos }
   applySchema(virtualServerSchema, body, vs, inner)
   checkSorryFamily(vs, inner)

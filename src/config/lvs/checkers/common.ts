@@ -3,6 +3,7 @@
  * install_checker_common_keywords): the scheduling keywords, the connection
  * keywords, reading a checker block, and resolving the inherited values.
  */
+import type { SourcePosition } from '../../diagnostics.js'
 import { applySchema, type BlockSchema, boolKeyword, childContext, intKeyword, type KeywordSpec, noBlock, requireBlock, stringKeyword, timerKeyword } from '../../schema.js'
 import type { Statement } from '../../tree.js'
 import { arg, type BuildContext, noExtraArgs, readIp, wordPos } from '../../values.js'
@@ -143,6 +144,36 @@ export function resolveTiming(d: TimingDraft, from: Inherited, defaults: { retry
     delayLoop,
     alpha: d.alpha ?? from.rs.alpha,
     logAllFailures: (d.logAllFailures ?? false) || from.logAllFailures,
+  }
+}
+
+/**
+ * A connecting checker's kind, position, timing and connection in one literal:
+ * `{ kind, pos, ...resolveTiming(), ...resolveConnection() }` costs two
+ * intermediate objects and a slow spread per checker (~8 ms on 10k checkers).
+ * Same fields, same order.
+ */
+export function connectingChecker<K extends CheckerKind>(
+  kind: K, d: TimingDraft & ConnectionDraft & { pos?: SourcePosition }, from: Inherited, defaults: { retry: number; delayBeforeRetry: number | undefined },
+): { kind: K; pos: SourcePosition } & CheckerTiming & CheckerConnection {
+  const rs = from.rs
+  const vs = from.vs
+  const delayLoop = d.delayLoop ?? rs.delayLoop ?? vs.delayLoop
+  return {
+    kind, pos: d.pos!,
+    retry: d.retry ?? rs.retry ?? vs.retry ?? defaults.retry,
+    delayBeforeRetry: d.delayBeforeRetry ?? rs.delayBeforeRetry ?? vs.delayBeforeRetry ?? defaults.delayBeforeRetry ?? delayLoop,
+    warmup: d.warmup ?? rs.warmup ?? vs.warmup ?? delayLoop,
+    delayLoop,
+    alpha: d.alpha ?? rs.alpha,
+    logAllFailures: (d.logAllFailures ?? false) || from.logAllFailures,
+    connectIp: d.connectIp,
+    connectPort: d.connectPort,
+    bindto: d.bindto,
+    bindPort: d.bindPort,
+    bindIf: d.bindIf,
+    connectTimeout: d.connectTimeout ?? rs.connectTimeout ?? vs.connectTimeout,
+    fwmark: d.fwmark,
   }
 }
 

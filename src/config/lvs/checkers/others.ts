@@ -7,7 +7,7 @@ import { arg, type BuildContext, noExtraArgs } from '../../values.js'
 import { append, type ConnectionDraft, type TimingDraft, type DnsDraft, type PingDraft, type SmtpDraft, type SmtpHostDraft, type TcpDraft, type UdpDraft } from '../draft.js'
 import { configError } from '../keywords.js'
 import { DNS_TYPES, type DnsCheck, type PingCheck, type SmtpCheck, type SmtpHost, type TcpCheck, type UdpCheck } from '../model.js'
-import { checkerMisplaced, connectionKeywords, type Inherited, linkLocalNeedsBindIf, resolveConnection, resolveTiming, timingKeywords } from './common.js'
+import { checkerMisplaced, connectingChecker, connectionKeywords, type Inherited, linkLocalNeedsBindIf, resolveConnection, resolveTiming, timingKeywords } from './common.js'
 import type { CheckerType } from './kind.js'
 
 const commonKeywords: readonly KeywordSpec<TimingDraft & ConnectionDraft>[] = [...timingKeywords, ...connectionKeywords]
@@ -21,11 +21,7 @@ export const tcpCheck: CheckerType<TcpDraft, TcpCheck> = {
   kind: 'TCP_CHECK', schema: tcpSchema,
   create: (pos) => ({ kind: 'TCP_CHECK', pos }),
   end: (d, rsAddress, ctx) => linkLocalNeedsBindIf(d, rsAddress, ctx),
-  finish: (d, from) => ({
-    kind: 'TCP_CHECK', pos: d.pos!,
-    ...resolveTiming(d, from, { retry: 1, delayBeforeRetry: 1_000_000 }),
-    ...resolveConnection(d, from),
-  }),
+  finish: (d, from) => connectingChecker('TCP_CHECK', d, from, { retry: 1, delayBeforeRetry: 1_000_000 }),
   dumpBody: (m, out) => dumpSchema(tcpSchema, m, out),
 }
 
@@ -35,11 +31,7 @@ export const pingCheck: CheckerType<PingDraft, PingCheck> = {
   kind: 'PING_CHECK', schema: pingSchema,
   create: (pos) => ({ kind: 'PING_CHECK', pos }),
   end: (d, rsAddress, ctx) => linkLocalNeedsBindIf(d, rsAddress, ctx),
-  finish: (d, from) => ({
-    kind: 'PING_CHECK', pos: d.pos!,
-    ...resolveTiming(d, from, { retry: 1, delayBeforeRetry: 1_000_000 }),
-    ...resolveConnection(d, from),
-  }),
+  finish: (d, from) => connectingChecker('PING_CHECK', d, from, { retry: 1, delayBeforeRetry: 1_000_000 }),
   dumpBody: (m, out) => dumpSchema(pingSchema, m, out),
 }
 
