@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v keepalived >/dev/null || need_apt+=(keepalived)
 command -v ip >/dev/null || need_apt+=(iproute2)
+# The VRRP lab's client resolves VIPs with ping (IPv4 and IPv6).
+command -v ping >/dev/null || need_apt+=(iputils-ping)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -1,19 +1,20 @@
 #!/usr/bin/env node
 /**
- * keepalived-ts's command line. Today it runs the configuration test (`-t`) and
- * dumps the parsed model (`-d`, `--dump-conf=json`); the daemon itself comes with
- * the VRRP, checker and process-model work.
+ * keepalived-ts's command line: the configuration test (`-t`), the model dump
+ * (`-d`, `--dump-conf=json`) and otherwise the daemon, in the foreground (the
+ * detaching parent and its children come with the process-model issue).
  */
 import { writeFileSync } from 'node:fs'
 import { type Config, dumpConfig, loadConfig } from '../config/config.js'
 import { type Diagnostic, exitCodeFor, formatDiagnostic, sortDiagnostics } from '../config/diagnostics.js'
+import type { DaemonEnvironment } from './daemon.js'
+import { EXIT } from '../daemon/subsystem.js'
+import { VERSION } from '../daemon/version.js'
 import { listInterfaces } from '../net/interfaces.js'
 import { type Options, parseOptions, usage, UsageError } from './options.js'
 
-export const VERSION = 'Keepalived-ts v0.1.0 (keepalived 2.2.7 compatible)'
-
-/** Daemon exit codes (reference §3.1). */
-const EXIT_PROGRAM_ERROR = 70
+export { VERSION }
+export type { DaemonEnvironment }
 
 export interface Io {
   stdout(text: string): void
@@ -25,7 +26,11 @@ const processIo: Io = {
   stderr: (t) => process.stderr.write(t),
 }
 
-export function main(argv: readonly string[], io: Io = processIo): number {
+/**
+ * Run the command line. `-t`, `-d`, `-h`, `-v` and usage errors answer at once
+ * (a number); the daemon answers when it stops (a promise of its exit code).
+ */
+export function main(argv: readonly string[], io: Io = processIo, daemon: DaemonEnvironment = {}): number | Promise<number> {
   let opts: Options
   try {
     opts = parseOptions(argv)
@@ -44,8 +49,9 @@ export function main(argv: readonly string[], io: Io = processIo): number {
     return 0
   }
   if (opts.configTest || opts.dumpConf) return configTest(opts, io)
-  io.stderr('keepalived-ts: only the configuration test (-t) and dump (-d) are available in this version\n')
-  return 1
+  // The daemon's modules (pino, koffi, netlink, the VRRP runtime) load only here:
+  // `-t` on a large file is timed against keepalived's, and they cost ~100 ms to import.
+  return import('./daemon.js').then((m) => m.runDaemon(argv, opts, io, daemon))
 }
 
 function configTest(opts: Options, io: Io): number {
@@ -72,10 +78,16 @@ function report(list: readonly Diagnostic[], config: Config, opts: Options, io: 
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'))
 if (invokedDirectly || process.argv[1]?.endsWith('/keepalived-ts')) {
-  try {
-    process.exitCode = main(process.argv.slice(2))
-  } catch (err) {
+  const internalError = (err: unknown): void => {
     process.stderr.write(`keepalived-ts: internal error: ${(err as Error).stack ?? String(err)}\n`)
-    process.exitCode = EXIT_PROGRAM_ERROR
+    process.exit(EXIT.PROGRAM_ERROR)
+  }
+  try {
+    const result = main(process.argv.slice(2))
+    // The daemon exits when it has stopped, whatever handles its subsystems left open.
+    if (typeof result === 'number') process.exitCode = result
+    else result.then((code) => process.exit(code), internalError)
+  } catch (err) {
+    internalError(err)
   }
 }

@@ -150,6 +150,13 @@ export function parseOptions(argv: readonly string[]): Options {
   return o
 }
 
+/** `-u MASK` the way keepalived reads it (strtoul base 0): `022`/`0022` octal, `0x12` hex, else decimal. */
+export function parseUmask(text: string): number {
+  const value = /^0[xX][0-9a-fA-F]+$/.test(text) ? parseInt(text, 16) : /^0[0-7]*$/.test(text) ? parseInt(text, 8) : /^[1-9]\d*$/.test(text) ? Number(text) : NaN
+  if (!Number.isInteger(value) || value > 0o777) throw new UsageError(`Invalid umask '${text}'`)
+  return value
+}
+
 export function usage(program = 'keepalived-ts'): string {
   const lines = [`Usage: ${program} [OPTION...]`]
   for (const s of SPECS) {

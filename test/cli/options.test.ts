@@ -55,3 +55,13 @@ t.test('usage lists every keepalived flag', async (t) => {
     t.match(u, flag)
   }
 })
+
+t.test('-u reads the umask as strtoul base 0 does', async (t) => {
+  const { parseUmask } = await import('../../src/cli/options.js')
+  t.equal(parseUmask('022'), 0o22)
+  t.equal(parseUmask('0077'), 0o77)
+  t.equal(parseUmask('0x12'), 0x12)
+  t.equal(parseUmask('18'), 18)
+  t.throws(() => parseUmask('abc'), { code: 'KA_ERR_USAGE' })
+  t.throws(() => parseUmask('01000'), { code: 'KA_ERR_USAGE' })
+})

@@ -1,0 +1,73 @@
+/**
+ * The contract between the process shell and what runs inside it. A subsystem
+ * is keepalived's "child" (VRRP now, checkers later); for now it runs in the
+ * parent process, later in a forked child, with the same interface.
+ */
+import type { Config } from '../config/config.js'
+import type { Logger } from '../log/logger.js'
+
+export type SubsystemRole = 'vrrp' | 'checkers'
+
+/** The command-line choices a subsystem honours (reference §3.1). */
+export interface SubsystemOptions {
+  /** `-D`. */
+  readonly logDetail: boolean
+  /** `-X`: drop VIPs on a transition caused by a signal (reload). */
+  readonly releaseVips: boolean
+  /** `-V`: keep VIPs, routes and rules at exit. */
+  readonly dontReleaseVrrp: boolean
+  /** `-I`: keep the IPVS table at exit. */
+  readonly dontReleaseIpvs: boolean
+  /** `-a`: log every address change netlink reports. */
+  readonly addressMonitoring: boolean
+}
+
+/** What the shell hands a subsystem when it creates it. */
+export interface SubsystemContext {
+  readonly role: SubsystemRole
+  /** Logs as `Keepalived_vrrp` / `Keepalived_healthcheckers`. */
+  readonly log: Logger
+  readonly options: SubsystemOptions
+  /**
+   * Ask the daemon to stop, e.g. after an unrecoverable socket error; `exitCode`
+   * uses keepalived's daemon codes ({@link EXIT}). Safe to call more than once.
+   */
+  requestStop(exitCode: number, reason: string): void
+}
+
+/**
+ * One subsystem. The shell calls `start` once after `Startup` lines and pid
+ * files, `reload` on SIGHUP with a configuration that loaded without fatal
+ * errors, `dumpData` on SIGUSR1, `dumpStats` on SIGUSR2, and `stop` once on
+ * SIGTERM/SIGINT (bounded by the shell: 5 s, keepalived's child_wait_time).
+ */
+export interface Subsystem {
+  start(config: Config): Promise<void>
+  stop(): Promise<void>
+  reload?(config: Config): Promise<void>
+  /** SIGUSR1: keepalived writes /tmp/keepalived.data (VRRP) or /tmp/keepalived_check.data. */
+  dumpData?(): void
+  /** SIGUSR2: keepalived writes /tmp/keepalived.stats. */
+  dumpStats?(): void
+}
+
+export type SubsystemFactory = (ctx: SubsystemContext) => Subsystem
+
+/** Which factory runs each role; a missing role is "not available in this build". */
+export type SubsystemRegistry = Partial<Record<SubsystemRole, SubsystemFactory>>
+
+/** keepalived's daemon exit codes (reference §3.1). */
+export const EXIT = {
+  OK: 0,
+  FATAL: 1,
+  CONFIG: 2,
+  MISSING_PERMISSION: 4,
+  NO_CONFIG: 6,
+  PROGRAM_ERROR: 70,
+} as const
+
+/** The names keepalived's lifecycle lines use for each role. */
+export const ROLE_NAMES: Readonly<Record<SubsystemRole, string>> = {
+  vrrp: 'VRRP',
+  checkers: 'Healthcheck',
+}

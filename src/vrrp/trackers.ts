@@ -1,0 +1,120 @@
+/**
+ * The live side of tracking: vrrp_script runs on their interval, track_file
+ * values, interface states from netlink. It keeps the observations that
+ * tracking.ts evaluates; the runtime recomputes an instance when one changes.
+ */
+import { readFileSync, unwatchFile, watchFile } from 'node:fs'
+import type { TrackFile, VrrpScript } from '../config/vrrp/model.js'
+import type { ScriptOutcome as RunOutcome, ScriptRunner } from '../daemon/notify.js'
+import type { Logger } from '../log/logger.js'
+import { createScriptTracker, type ScriptOutcome, scriptRan, type ScriptStatus, type ScriptTrackerState, scriptStatus } from './script-tracker.js'
+import type { TrackerStatus } from './tracking.js'
+
+/** keepalived watches track files with inotify; a 1 s poll is close enough and needs no native code. */
+const FILE_POLL_MS = 1000
+
+interface RunningScript {
+  readonly config: VrrpScript
+  tracker: ScriptTrackerState
+  timer: NodeJS.Timeout | undefined
+  busy: boolean
+}
+
+/** SIGxxx name → number, for keepalived's `failed (due to signal %d)`. */
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 }
+
+function trackerOutcome(o: RunOutcome): ScriptOutcome {
+  switch (o.kind) {
+    case 'exited': return { kind: 'exited', status: o.status }
+    case 'signalled': return { kind: 'signaled', signal: SIGNALS[o.signal] ?? 0 }
+    case 'timed-out': return { kind: 'timedOut' }
+    // A script that cannot start fails the way keepalived's exec failure does: exit 127 from the child.
+    case 'failed': return { kind: 'exited', status: 127 }
+  }
+}
+
+export class LiveTrackers {
+  readonly interfaces = new Map<string, boolean>()
+  readonly scripts = new Map<string, ScriptStatus>()
+  readonly files = new Map<string, number>()
+  /** Scripts that could not be prepared (insecure, missing): their trackers are dropped, as keepalived does. */
+  readonly disabledScripts = new Set<string>()
+  private readonly running = new Map<string, RunningScript>()
+  private readonly watchedFiles: string[] = []
+  private stopped = false
+
+  constructor(
+    private readonly log: Logger,
+    private readonly runner: ScriptRunner,
+    /** Called when an observation changed; the runtime recomputes the instances. */
+    private readonly changed: () => void,
+  ) {}
+
+  get status(): TrackerStatus {
+    return { interfaces: this.interfaces, scripts: this.scripts, files: this.files }
+  }
+
+  /** Start running the scripts some instance tracks; the first run is now, as keepalived's. */
+  startScripts(scripts: readonly VrrpScript[]): void {
+    for (const config of scripts) {
+      const prepared = this.runner.prepare(config.script)
+      if (prepared === undefined) {
+        this.log.info(`Disabling track script ${config.name} since not found/accessible`)
+        this.disabledScripts.add(config.name)
+        continue
+      }
+      const entry: RunningScript = { config, tracker: createScriptTracker(config), timer: undefined, busy: false }
+      this.running.set(config.name, entry)
+      this.scripts.set(config.name, scriptStatus(entry.tracker))
+      const run = (): void => {
+        if (this.stopped || entry.busy) return
+        entry.busy = true
+        void this.runner.run(prepared, { timeoutMs: Math.max(1, Math.round(config.timeout / 1000)) }).then((outcome) => {
+          entry.busy = false
+          if (this.stopped) return
+          const r = scriptRan(entry.tracker, trackerOutcome(outcome))
+          entry.tracker = r.state
+          for (const line of r.logs) this.log.info(line)
+          const status = scriptStatus(r.state)
+          if (status !== this.scripts.get(config.name)) {
+            this.scripts.set(config.name, status)
+            this.changed()
+          }
+        })
+      }
+      run()
+      entry.timer = setInterval(run, Math.max(1, Math.round(config.interval / 1000)))
+    }
+  }
+
+  /** Read each track_file now and whenever it changes. */
+  startFiles(files: readonly TrackFile[]): void {
+    for (const f of files) {
+      this.files.set(f.name, readTrackFile(f.file, f.initFile?.value))
+      watchFile(f.file, { interval: FILE_POLL_MS, persistent: false }, () => {
+        const value = readTrackFile(f.file, undefined)
+        if (value !== this.files.get(f.name)) {
+          this.files.set(f.name, value)
+          this.changed()
+        }
+      })
+      this.watchedFiles.push(f.file)
+    }
+  }
+
+  stop(): void {
+    this.stopped = true
+    for (const s of this.running.values()) if (s.timer) clearInterval(s.timer)
+    for (const file of this.watchedFiles) unwatchFile(file)
+  }
+}
+
+/** keepalived reads a track file as a number; missing or unreadable is 0 unless init_file says otherwise. */
+function readTrackFile(path: string, initial: number | undefined): number {
+  try {
+    const value = Number.parseInt(readFileSync(path, 'utf8').trim(), 10)
+    return Number.isFinite(value) ? value : 0
+  } catch {
+    return initial ?? 0
+  }
+}
