@@ -10,6 +10,7 @@ import {
   type RouteSpec, type Rtnetlink, type RuleSpec,
 } from '../net/index.js'
 import { buildGratuitousArp, buildUnsolicitedNeighbourAdvert } from './frames.js'
+import { AUTH_NONE, AUTH_PASS, type AdvertFields, passwordBytes } from './packet.js'
 
 /** The interfaces the runtime knows, by name. */
 export interface InterfaceInfo {
@@ -180,4 +181,23 @@ export function announcementFrames(inst: VrrpInstance, links: InterfaceTable): A
     frames.push({ link, address: vip.address, family: vip.family, frame })
   }
   return frames
+}
+
+/**
+ * The advert an instance sends with `priority`: keepalived puts the 8 auth bytes
+ * in every VRRPv2 IPv4 advert (zeros without PASS) and advertises only the
+ * `virtual_ipaddress` entries of its family, never the excluded ones.
+ */
+export function advertFields(inst: VrrpInstance, priority: number): AdvertFields {
+  const pass = inst.version === 2 && inst.authentication?.type === 'PASS'
+  return {
+    version: inst.version,
+    type: 1,
+    vrid: inst.virtualRouterId,
+    priority,
+    advertIntervalCs: Math.round(inst.advertInt / 10_000),
+    authType: pass ? AUTH_PASS : AUTH_NONE,
+    authData: inst.version === 2 && inst.family === 4 ? passwordBytes(pass ? inst.authentication!.password : '') : undefined,
+    addresses: inst.virtualIpaddresses.filter((v) => v.family === inst.family).map((v) => v.address),
+  }
 }

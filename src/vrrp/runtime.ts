@@ -8,8 +8,7 @@ import { performance } from 'node:perf_hooks'
 import type { Config } from '../config/config.js'
 import type { GlobalDefs } from '../config/global/model.js'
 import type { NotifyScripts, VrrpInstance } from '../config/vrrp/model.js'
-import { notifyArgs, type PreparedScript, ScriptRunner, STOP_SCRIPT_TIMEOUT_MS } from '../daemon/notify.js'
-import { NotifyFifo, vrrpFifoLine } from '../daemon/notify-fifo.js'
+import { ScriptRunner } from '../daemon/notify.js'
 import type { Subsystem, SubsystemContext } from '../daemon/subsystem.js'
 import {
   linkLocalIpv6, listAddresses, listLinks, NetError, type NetworkEventWatcher, openPacketSocket, openRtnetlink,
@@ -17,10 +16,13 @@ import {
 } from '../net/index.js'
 import { checkAdvert, countAdvertCheck, emptyStats, type VrrpStats } from './advert-check.js'
 import type { InstanceAction, InstanceEvent } from './instance-types.js'
-import { announcementFrames, applyMasterAddresses, type InterfaceInfo } from './kernel-actions.js'
-import { AUTH_NONE, AUTH_PASS, encodeAdvert, passwordBytes, VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6 } from './packet.js'
+import { buildGratuitousArp, buildUnsolicitedNeighbourAdvert } from './frames.js'
+import { advertFields, announcementFrames, applyMasterAddresses, type InterfaceInfo } from './kernel-actions.js'
+import { encodeAdvert, VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6 } from './packet.js'
 import { instanceParams } from './params.js'
 import type { GroupNotifyAction } from './sync-group.js'
+import { Notifier } from './notifier.js'
+import { unsupportedWarnings } from './unsupported.js'
 import { LiveTrackers } from './trackers.js'
 import { evaluateTracking, instanceTrackers, type TrackedItem, type TrackingResult, trackingEvents } from './tracking.js'
 import { loneInstance, syncedInstances, type Unit, type UnitAction } from './unit.js'
@@ -57,10 +59,8 @@ export class VrrpRuntime implements Subsystem {
   private work: Promise<void> = Promise.resolve()
   private trackers: LiveTrackers | undefined
   private runner: ScriptRunner | undefined
-  private readonly prepared = new Map<string, PreparedScript | undefined>()
-  private fifo: NotifyFifo | undefined
+  private notifier: Notifier | undefined
   private global: GlobalDefs | undefined
-  private readonly stopScripts: Promise<unknown>[] = []
   /** Each sync group's notify scripts (they are on no instance). */
   private readonly syncGroupScripts = new Map<string, NotifyScripts>()
   private stopping = false
@@ -82,8 +82,7 @@ export class VrrpRuntime implements Subsystem {
     if (packets instanceof NetError) log.error(`Unable to open the gratuitous ARP channel: ${packets.message}`)
     else this.packets = packets
     this.runner = new ScriptRunner({ log, scriptUser: config.global.scriptUser, enableScriptSecurity: config.global.enableScriptSecurity })
-    const fifo = config.global.vrrpNotifyFifo ?? config.global.notifyFifo
-    if (fifo) this.fifo = NotifyFifo.open(fifo.path, log, fifo === config.global.vrrpNotifyFifo ? 'vrrp_' : '')
+    this.notifier = new Notifier(this.runner, log, config.global)
 
     this.trackers = new LiveTrackers(log, this.runner, () => this.recomputeTracking())
     for (const l of links) this.trackers.interfaces.set(l.name, l.up && l.running)
@@ -127,7 +126,14 @@ export class VrrpRuntime implements Subsystem {
     const used = new Set([...this.instances.values()].flatMap((i) => i.trackers.filter((t) => t.kind === 'script').map((t) => t.name)))
     this.trackers.startScripts(config.vrrp.scripts.filter((s) => used.has(s.name)))
     this.trackers.startFiles(config.vrrp.trackFiles)
-    if (config.vrrp.trackProcesses.length > 0) log.warning('track_process is not supported yet: its trackers count as quorum held')
+
+    for (const line of unsupportedWarnings([...this.instances.values()].map((l) => l.config), config.global)) log.warning(line)
+    // keepalived removes VIPs a previous run may have left (a SIGKILLed master) before
+    // any instance starts, so that a BACKUP never holds them.
+    for (const live of this.instances.values()) {
+      log.detail(`(${live.config.name}) removing VIPs.`)
+      this.enqueue(async () => this.reportFailures(live.config, await applyMasterAddresses(nl, live.config, this.links, false)))
+    }
 
     const now = nowUs()
     for (const live of this.instances.values()) {
@@ -153,12 +159,11 @@ export class VrrpRuntime implements Subsystem {
       for (const member of unit.members) if (this.instances.has(member)) this.dispatch(unit, member, { type: 'stop', now })
     }
     await this.work
-    await Promise.race([Promise.allSettled(this.stopScripts), delay(STOP_SCRIPT_TIMEOUT_MS)])
+    await this.notifier?.close()
     this.runner?.killAll()
     this.watcher?.close()
     for (const s of this.sockets.values()) s.close()
     this.packets?.close()
-    this.fifo?.close()
     this.nl?.close()
   }
 
@@ -325,11 +330,12 @@ export class VrrpRuntime implements Subsystem {
       case 'garp':
         return this.enqueue(async () => this.announce(live, action.repeat))
       case 'sourceGarp':
-        return
+        return this.enqueue(async () => this.announceSource(live))
       case 'notify':
-        return this.notify(inst, 'INSTANCE', inst.name, action.state, action.priority)
+        this.notifier?.transition(inst, 'INSTANCE', inst.name, action.state, action.priority)
+        return
       case 'notifyEvent':
-        this.fifo?.write(`${vrrpFifoLine('INSTANCE', inst.name, action.event, action.priority)}`)
+        this.notifier?.event(inst.name, action.event, action.priority)
         return
       case 'stat':
         if (action.counter === 'becomeMaster') live.stats.becameMaster++
@@ -350,17 +356,7 @@ export class VrrpRuntime implements Subsystem {
 
   private sendAdvert(live: LiveInstance, priority: number): void {
     const inst = live.config
-    const pass = inst.version === 2 && inst.authentication?.type === 'PASS'
-    const fields = {
-      version: inst.version,
-      type: 1,
-      vrid: inst.virtualRouterId,
-      priority,
-      advertIntervalCs: Math.round(inst.advertInt / 10_000),
-      authType: pass ? AUTH_PASS : AUTH_NONE,
-      authData: inst.version === 2 && inst.family === 4 ? passwordBytes(pass ? inst.authentication!.password : '') : undefined,
-      addresses: inst.virtualIpaddresses.filter((v) => v.family === inst.family).map((v) => v.address),
-    }
+    const fields = advertFields(inst, priority)
     for (const dst of live.destinations) {
       const checksumDst = live.oldUnicastChecksum === 'in-use' ? (this.global?.vrrpMcastGroup4 ?? VRRP_MCAST_GROUP4) : dst
       const payload = encodeAdvert(fields, { family: inst.family, src: live.source, dst: checksumDst })
@@ -385,32 +381,20 @@ export class VrrpRuntime implements Subsystem {
     }
   }
 
+  /** Leaving FAULT in unicast mode: one GARP / NA for our own address, so the peer relearns our MAC. */
+  private async announceSource(live: LiveInstance): Promise<void> {
+    const link = live.config.interface === undefined ? undefined : this.links.get(live.config.interface)
+    if (!this.packets || !link || link.noArp) return
+    const frame = live.config.family === 4 ? buildGratuitousArp(link.mac, live.source) : buildUnsolicitedNeighbourAdvert(link.mac, live.source)
+    const err = this.packets.send(frame, link.index, link.name)
+    if (err) this.ctx.log.error(`Error ${err.errno?.number ?? 0} (${err.errno?.name ?? err.message}) sending gratuitous ARP on ${link.name} for ${live.source}`)
+  }
+
   private groupNotify(unit: Unit, action: GroupNotifyAction): void {
     const scripts = unit.group === undefined ? undefined : this.syncGroupScripts.get(unit.group)
-    if (scripts) this.notify(scripts, 'GROUP', unit.group!, action.state, 0)
+    if (scripts) this.notifier?.transition(scripts, 'GROUP', unit.group!, action.state, 0)
   }
 
-  /** keepalived's order: the state's own script, then the generic `notify`, then the FIFO line (§5.15). */
-  private notify(scripts: NotifyScripts, kind: 'INSTANCE' | 'GROUP', name: string, state: 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP', priority: number): void {
-    const specific = { MASTER: scripts.notifyMaster, BACKUP: scripts.notifyBackup, FAULT: scripts.notifyFault, STOP: scripts.notifyStop }[state]
-    const timeoutMs = state === 'STOP' ? STOP_SCRIPT_TIMEOUT_MS : undefined
-    const run = (spec: typeof specific, args: readonly string[]): void => {
-      if (!spec || !this.runner) return
-      if (!this.prepared.has(spec.command)) this.prepared.set(spec.command, this.runner.prepare(spec))
-      const prepared = this.prepared.get(spec.command)
-      if (!prepared) return
-      const running = this.runner.run(prepared, { args, ...(timeoutMs !== undefined ? { timeoutMs } : {}) })
-      if (state === 'STOP') this.stopScripts.push(running)
-    }
-    run(specific, [])
-    run(scripts.notify, notifyArgs(kind, name, state, priority))
-    this.fifo?.write(vrrpFifoLine(kind, name, state, priority))
-  }
-
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref())
 }
 
 /** The factory the daemon's subsystem registry uses. */

@@ -5,7 +5,7 @@
  * over, interface down → FAULT → takeover and recovery. (SIGTERM handover is
  * in vrrp-interop.test.ts, against keepalived and ours alike.)
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { createLab, type LabNode, type TeardownHost } from '../helpers/lab.js'
@@ -41,6 +41,15 @@ t.test('election, then SIGKILL of the master: the backup takes over when its mas
   t.notOk(pb.lines.slice(seen).some((l) => /priority 0/.test(l)), 'no priority-0 advert came from a killed master')
   await eventually(() => neighbourMac(client, VIP) === b.mac, "the client's entry follows b's GARP", 8_000)
   t.ok(b.hasAddress(VIP))
+  t.ok(a.hasAddress(VIP), 'a killed master leaves its VIP behind (nothing ran to remove it)')
+
+  // Restarted, a removes the leftover VIP before anything else, then preempts as the higher priority.
+  const again = a.startKeepalivedTs(globalDefs('a') + instanceConf(V2, a, b, { priority: 150 }))
+  await again.waitForLine(/\(VI_1\) removing VIPs\./, 5_000)
+  await again.waitForLine(/\(VI_1\) Entering BACKUP STATE \(init\)/, 5_000)
+  await eventually(() => !a.hasAddress(VIP), 'the leftover VIP removed at start', 2_000)
+  await again.waitForLine(/\(VI_1\) Entering MASTER STATE/, 10_000)
+  await ownsVip(client, a, VIP, [b])
 })
 
 t.test('preempt: a higher priority starting later takes over; nopreempt: it stays backup', async (t) => {
@@ -119,9 +128,13 @@ t.test('a failing track_script lowers the priority and the peer takes over', asy
   t.ok(pb.lines.some((l) => /received lower priority \(90\) advert/.test(l)), 'b saw the lowered priority and preempted')
 })
 
-t.test('interface down: the master goes to FAULT and the peer takes over; link up: it recovers', async (t) => {
+t.test('interface down: the master goes to FAULT and the peer takes over; link up: it recovers; notify scripts see it all', async (t) => {
   const [a, b, client] = nodes(t)
-  const pa = a.startKeepalivedTs(globalDefs('a') + instanceConf(V2, a, b, { priority: 150 }))
+  const record = join(a.dir, 'notify.log')
+  const notify = join(a.dir, 'notify.sh')
+  writeFileSync(notify, `#!/bin/sh\necho "$*" >> ${record}\n`, { mode: 0o755 })
+  const scripts = `    notify_master "${notify} became-master"\n    notify ${notify}\n`
+  const pa = a.startKeepalivedTs(globalDefs('a') + instanceConf(V2, a, b, { priority: 150, extra: scripts }))
   const pb = b.startKeepalivedTs(globalDefs('b') + instanceConf(V2, b, a, { priority: 100 }))
   await pa.waitForLine(/\(VI_1\) Entering MASTER STATE/, 15_000)
   await eventually(() => a.hasAddress(VIP), 'VIP on a', 5_000)
@@ -140,4 +153,13 @@ t.test('interface down: the master goes to FAULT and the peer takes over; link u
   await pa.waitForLine(/\(VI_1\) Entering BACKUP STATE/, 5_000)
   await pa.waitForLine(/\(VI_1\) Entering MASTER STATE/, 10_000, pa.lines.findIndex((l) => /Entering FAULT STATE/.test(l)))
   await ownsVip(client, a, VIP, [b])
+
+  // Scripts are forked, not awaited: give the last one a moment, then stop (STOP is awaited up to 1 s).
+  await pa.stop()
+  const calls = readFileSync(record, 'utf8').trim().split('\n')
+  const allowed = new Set(['became-master', ...['BACKUP', 'MASTER', 'FAULT', 'STOP'].map((st) => `INSTANCE VI_1 ${st} 150`)])
+  t.same(calls.filter((l) => !allowed.has(l)), [], 'every call has keepalived\'s arguments')
+  const order = calls.filter((l) => l.startsWith('INSTANCE')).map((l) => l.split(' ')[2])
+  t.same(order, ['BACKUP', 'MASTER', 'FAULT', 'BACKUP', 'MASTER', 'STOP'], 'the generic notify saw every transition in order')
+  t.equal(calls.filter((l) => l === 'became-master').length, 2, 'notify_master ran on each takeover')
 })
