@@ -17,7 +17,8 @@ import {
 import { checkAdvert, countAdvertCheck, emptyStats, type VrrpStats } from './advert-check.js'
 import type { InstanceAction, InstanceEvent } from './instance-types.js'
 import { buildGratuitousArp, buildUnsolicitedNeighbourAdvert } from './frames.js'
-import { advertFields, announcementFrames, applyMasterAddresses, type InterfaceInfo } from './kernel-actions.js'
+import { FramePacer, type PacedFrame } from './garp-pacer.js'
+import { advertFields, type AnnouncementFrame, announcementFrames, applyMasterAddresses, type InterfaceInfo } from './kernel-actions.js'
 import { encodeAdvert, VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6 } from './packet.js'
 import { instanceParams } from './params.js'
 import type { GroupNotifyAction } from './sync-group.js'
@@ -49,6 +50,7 @@ function nowUs(): number {
 export class VrrpRuntime implements Subsystem {
   private nl: Rtnetlink | undefined
   private packets: PacketSocket | undefined
+  private pacer: FramePacer<AnnouncementFrame> | undefined
   private watcher: NetworkEventWatcher | undefined
   private readonly links = new Map<string, InterfaceInfo>()
   private readonly sockets = new Map<string, VrrpSocket>()
@@ -81,6 +83,10 @@ export class VrrpRuntime implements Subsystem {
     const packets = openPacketSocket()
     if (packets instanceof NetError) log.error(`Unable to open the gratuitous ARP channel: ${packets.message}`)
     else this.packets = packets
+    this.pacer = new FramePacer<AnnouncementFrame>((f) => this.sendAnnouncement(f.frame), {
+      garp: config.global.vrrpGarpInterval ?? 0,
+      gna: config.global.vrrpGnaInterval ?? 0,
+    }, { now: nowUs, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) })
     this.runner = new ScriptRunner({ log, scriptUser: config.global.scriptUser, enableScriptSecurity: config.global.enableScriptSecurity })
     this.notifier = new Notifier(this.runner, log, config.global)
 
@@ -127,7 +133,7 @@ export class VrrpRuntime implements Subsystem {
     this.trackers.startScripts(config.vrrp.scripts.filter((s) => used.has(s.name)))
     this.trackers.startFiles(config.vrrp.trackFiles)
 
-    for (const line of unsupportedWarnings([...this.instances.values()].map((l) => l.config), config.global)) log.warning(line)
+    for (const line of unsupportedWarnings([...this.instances.values()].map((l) => l.config))) log.warning(line)
     // keepalived removes VIPs a previous run may have left (a SIGKILLed master) before
     // any instance starts, so that a BACKUP never holds them.
     for (const live of this.instances.values()) {
@@ -325,8 +331,13 @@ export class VrrpRuntime implements Subsystem {
       case 'addVips':
         return this.enqueue(async () => this.reportFailures(inst, await applyMasterAddresses(this.nl!, inst, this.links, true)))
       case 'removeVips':
+        this.pacer?.cancel(inst.name)
         if (this.stopping && this.ctx.options.dontReleaseVrrp) return
-        return this.enqueue(async () => this.reportFailures(inst, await applyMasterAddresses(this.nl!, inst, this.links, false)))
+        return this.enqueue(async () => {
+          // A burst queued behind this removal in the work chain must not go out either.
+          this.pacer?.cancel(inst.name)
+          this.reportFailures(inst, await applyMasterAddresses(this.nl!, inst, this.links, false))
+        })
       case 'garp':
         return this.enqueue(async () => this.announce(live, action.repeat))
       case 'sourceGarp':
@@ -366,19 +377,27 @@ export class VrrpRuntime implements Subsystem {
     }
   }
 
-  /** A GARP / NA burst: `repeat` frames for every VIP and eVIP, logged as keepalived does with -D. */
-  private async announce(live: LiveInstance, repeat: number): Promise<void> {
-    if (!this.packets || repeat <= 0) return
-    const log = this.ctx.log
-    for (const f of announcementFrames(live.config, this.links)) {
+  /**
+   * A GARP / NA burst: `repeat` rounds over every VIP and eVIP (keepalived's
+   * order), paced per interface by vrrp_garp_interval / vrrp_gna_interval.
+   */
+  private announce(live: LiveInstance, repeat: number): void {
+    if (!this.pacer || repeat <= 0) return
+    const frames = announcementFrames(live.config, this.links)
+    for (const f of frames) {
       const what = f.family === 4 ? 'gratuitous ARPs' : 'Unsolicited Neighbour Adverts'
-      log.detail(`(${live.config.name}) Sending/queueing ${what} on ${f.link.name} for ${f.address}`)
-      for (let i = 0; i < repeat; i++) {
-        log.detail(f.family === 4 ? `Sending gratuitous ARP on ${f.link.name} for ${f.address}` : `Sending unsolicited Neighbour Advert on ${f.link.name} for ${f.address}`)
-        const err = this.packets.send(f.frame, f.link.index, f.link.name)
-        if (err) log.error(`Error ${err.errno?.number ?? 0} (${err.errno?.name ?? err.message}) sending gratuitous ARP on ${f.link.name} for ${f.address}`)
-      }
+      this.ctx.log.detail(`(${live.config.name}) Sending/queueing ${what} on ${f.link.name} for ${f.address}`)
     }
+    const rounds: PacedFrame<AnnouncementFrame>[] = []
+    for (let i = 0; i < repeat; i++) for (const f of frames) rounds.push({ ifindex: f.link.index, family: f.family, frame: f })
+    this.pacer.queue(live.config.name, rounds)
+  }
+
+  private sendAnnouncement(f: AnnouncementFrame): void {
+    const log = this.ctx.log
+    log.detail(f.family === 4 ? `Sending gratuitous ARP on ${f.link.name} for ${f.address}` : `Sending unsolicited Neighbour Advert on ${f.link.name} for ${f.address}`)
+    const err = this.packets?.send(f.frame, f.link.index, f.link.name)
+    if (err) log.error(`Error ${err.errno?.number ?? 0} (${err.errno?.name ?? err.message}) sending ${f.family === 4 ? 'gratuitous ARP' : 'unsolicited Neighbour Advert'} on ${f.link.name} for ${f.address}`)
   }
 
   /** Leaving FAULT in unicast mode: one GARP / NA for our own address, so the peer relearns our MAC. */

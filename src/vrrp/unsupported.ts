@@ -2,19 +2,15 @@
  * What the VRRP runtime does not do yet, said once at start as a warning that
  * names the instance — never silently skipped (DESIGN.md).
  */
-import type { GlobalDefs } from '../config/global/model.js'
 import type { VrrpInstance } from '../config/vrrp/model.js'
 
-export function unsupportedWarnings(instances: readonly VrrpInstance[], global: GlobalDefs): string[] {
+export function unsupportedWarnings(instances: readonly VrrpInstance[]): string[] {
   const lines: string[] = []
   for (const inst of instances) {
     if (inst.useVmac) lines.push(`(${inst.name}) use_vmac is not supported yet - VIPs go on ${inst.interface ?? '?'} with its own MAC`)
     if (!inst.accept && inst.priority !== 255) lines.push(`(${inst.name}) no_accept: the firewall drop rule is not supported yet - VIPs accept traffic`)
     if (inst.authentication?.type === 'AH') lines.push(`(${inst.name}) auth_type AH is not supported yet - adverts go without authentication`)
     if (inst.trackProcesses.length > 0) lines.push(`(${inst.name}) track_process is not supported yet - its trackers count as quorum held`)
-  }
-  if (global.vrrpGarpInterval || global.vrrpGnaInterval) {
-    lines.push('vrrp_garp_interval / vrrp_gna_interval are not supported yet - gratuitous ARPs and NAs are sent back to back')
   }
   return lines
 }
