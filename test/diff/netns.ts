@@ -9,6 +9,7 @@
  * differential test that silently skips proves nothing.
  */
 import { spawnSync } from 'node:child_process'
+import { guardCleanup } from '../helpers/cleanup.js'
 
 /** The interfaces every namespace has, in the operator's words. */
 export const NAMESPACE_INTERFACES: readonly string[] = ['lo', 'eth0', 'vpeer0']
@@ -63,23 +64,10 @@ export function createNamespace(t: TeardownHost): Namespace {
   const name = `${PREFIX}${process.pid}-${counter++}`
   // Cleanup is in place before the namespace exists, so no signal finds it unguarded.
   let alive = true
-  const destroy = (): void => {
-    if (!alive) return
+  const destroy = guardCleanup(() => {
     alive = false
     ip(['netns', 'delete', name])
-    process.off('exit', destroy)
-    for (const [sig, handler] of signalHandlers) process.off(sig, handler)
-  }
-  // A signal handler that cleans up and then lets the signal do what it would have done.
-  const signalHandlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => {
-    const handler = (): void => {
-      destroy()
-      process.kill(process.pid, sig)
-    }
-    return [sig, handler] as const
   })
-  process.once('exit', destroy)
-  for (const [sig, handler] of signalHandlers) process.once(sig, handler)
   t.teardown(destroy)
 
   const added = ip(['netns', 'add', name])

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { guardCleanup } from './cleanup.js'
 
 const PREFIX = 'kats-lab-'
 const CMD_TIMEOUT_MS = 10_000
@@ -116,26 +117,14 @@ export function createLab(t: TeardownHost, names: readonly string[] | number): L
   const tmp = mkdtempSync(join(tmpdir(), 'kats-lab-'))
   const namespaces: string[] = []
   const processes = new Set<ChildProcess>()
-  let alive = true
 
-  const destroy = (): void => {
-    if (!alive) return
+  let alive = true
+  const destroy = guardCleanup(() => {
     alive = false
     for (const p of processes) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
     for (const ns of namespaces.reverse()) ip(['netns', 'delete', ns])
     rmSync(tmp, { recursive: true, force: true })
-    process.off('exit', destroy)
-    for (const [sig, handler] of signalHandlers) process.off(sig, handler)
-  }
-  const signalHandlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => {
-    const handler = (): void => {
-      destroy()
-      process.kill(process.pid, sig)
-    }
-    return [sig, handler] as const
   })
-  process.once('exit', destroy)
-  for (const [sig, handler] of signalHandlers) process.once(sig, handler)
   t.teardown(async () => {
     await Promise.all([...processes].map((p) => stopChild(p, STOP_GRACE_MS)))
     destroy()

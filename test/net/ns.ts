@@ -19,6 +19,7 @@
 import { spawnSync } from 'node:child_process'
 import { NetError } from '../../src/net/errors.js'
 import { namedNamespacePath, withNetworkNamespace } from '../../src/net/netns.js'
+import { guardCleanup } from '../helpers/cleanup.js'
 
 const PREFIX = 'kats-net-'
 const COMMAND_TIMEOUT_MS = 10_000
@@ -87,24 +88,10 @@ export function createPair(t: TeardownHost): NamespacePair {
   removeStale()
   const base = `${PREFIX}${process.pid}-${counter++}`
   const names = { a: `${base}-a`, b: `${base}-b` }
-  let alive = true
-  const destroy = (): void => {
-    if (!alive) return
-    alive = false
+  const destroy = guardCleanup(() => {
     command('ip', ['netns', 'delete', names.a])
     command('ip', ['netns', 'delete', names.b])
-    process.off('exit', destroy)
-    for (const [sig, handler] of signalHandlers) process.off(sig, handler)
-  }
-  const signalHandlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => {
-    const handler = (): void => {
-      destroy()
-      process.kill(process.pid, sig)
-    }
-    return [sig, handler] as const
   })
-  process.once('exit', destroy)
-  for (const [sig, handler] of signalHandlers) process.once(sig, handler)
   t.teardown(destroy)
 
   try {
