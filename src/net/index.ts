@@ -23,5 +23,6 @@ export {
 export { watchNetworkEvents, type AddressEvent, type LinkEvent, type NetworkEvent, type NetworkEventWatcher, type WatchOptions } from './events.js'
 export { addRoute, deleteRoute, addRule, deleteRule, RTPROT_KEEPALIVED, type RouteSpec, type RuleSpec } from './routes.js'
 export { createVmac, deleteVmac, vrrpMac, type VmacResult, type VmacSpec } from './vmac.js'
+export { interfaceSysctlPath, readInterfaceSysctl, writeInterfaceSysctl } from './sysctl.js'
 export { withNetworkNamespace, namedNamespacePath } from './netns.js'
 export { addressBytes, addressText, addressFamily, isMulticast, macBytes, macText } from './ip-address.js'

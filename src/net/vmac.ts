@@ -7,7 +7,7 @@
  * (platform.md): IFLA_INFO_KIND "macvlan" and IFLA_INFO_DATA holding
  * IFLA_MACVLAN_MODE = MACVLAN_MODE_PRIVATE (1), from linux/if_link.h. The
  * creation needs CREATE|EXCL or the kernel answers ENODEV. The sysctls keepalived
- * sets on it (arp_ignore, accept_local, rp_filter) are not set here.
+ * sets on it (arp_ignore, accept_local, rp_filter) are in sysctl.ts.
  */
 import { rt } from 'netlink'
 import { NetError } from './errors.js'
@@ -53,6 +53,8 @@ export interface VmacSpec {
   vrid: number
   /** Which virtual MAC: 00:00:5e:00:01:xx (4, default) or 00:00:5e:00:02:xx (6). */
   family?: 4 | 6
+  /** A configured MAC (`use_vmac NAME MAC`) instead of the VRRP one. */
+  mac?: string
   /** Bring it up after creation (keepalived does). Default true. */
   up?: boolean
 }
@@ -65,7 +67,8 @@ export type VmacResult = { created: true; link: Link } | { created: false; reaso
  * previous run), it is reported as `already-present` and left as it is.
  */
 export async function createVmac(nl: Rtnetlink, spec: VmacSpec): Promise<VmacResult | NetError> {
-  const mac = macBytes(vrrpMac(spec.vrid, spec.family))!
+  const mac = macBytes(spec.mac ?? vrrpMac(spec.vrid, spec.family))
+  if (!mac) return new NetError('KA_NET_INVALID_ADDRESS', `'${spec.mac ?? ''}' is not a MAC address`, { operation: 'RTM_NEWLINK macvlan', interface: spec.name })
   const about = { operation: 'RTM_NEWLINK macvlan', interface: spec.name }
   const reply = await nl.request(
     RTM.NEWLINK,

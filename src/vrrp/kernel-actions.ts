@@ -42,9 +42,15 @@ function splitPrefix(text: string): { address: string; prefixLength: number } {
   return { address: text.slice(0, slash), prefixLength: Number(text.slice(slash + 1)) }
 }
 
-/** The device a VIP lives on: its own `dev`, else the instance's interface. */
+/** The name of an instance's VMAC (`use_vmac`): the configured one, else keepalived's `vrrp.<VRID>`. */
+export function vmacName(inst: VrrpInstance): string | undefined {
+  if (!inst.useVmac) return undefined
+  return inst.useVmac.interface ?? `vrrp.${inst.virtualRouterId}`
+}
+
+/** The device a VIP lives on: its own `dev`, else the instance's VMAC, else its interface. */
 function vipDevice(vip: VirtualAddress, inst: VrrpInstance): string | undefined {
-  return vip.dev ?? inst.interface
+  return vip.dev ?? vmacName(inst) ?? inst.interface
 }
 
 function addressSpec(vip: VirtualAddress, link: InterfaceInfo): AddressSpec {

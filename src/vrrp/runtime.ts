@@ -25,6 +25,7 @@ import type { GroupNotifyAction } from './sync-group.js'
 import { Notifier } from './notifier.js'
 import { unsupportedWarnings } from './unsupported.js'
 import { LiveTrackers } from './trackers.js'
+import { VmacSetup } from './vmac-setup.js'
 import { evaluateTracking, instanceTrackers, type TrackedItem, type TrackingResult, trackingEvents } from './tracking.js'
 import { loneInstance, syncedInstances, type Unit, type UnitAction } from './unit.js'
 
@@ -65,6 +66,7 @@ export class VrrpRuntime implements Subsystem {
   private global: GlobalDefs | undefined
   /** Each sync group's notify scripts (they are on no instance). */
   private readonly syncGroupScripts = new Map<string, NotifyScripts>()
+  private vmacs: VmacSetup | undefined
   private stopping = false
 
   constructor(private readonly ctx: SubsystemContext) {}
@@ -113,8 +115,11 @@ export class VrrpRuntime implements Subsystem {
       this.units.push(unit)
     }
 
+    this.vmacs = new VmacSetup(nl, log)
     for (const inst of config.vrrp.instances) {
-      const live = this.openInstance(inst, unitOf.get(inst.name)!, addresses, config)
+      const sendLink = await this.vmacFor(inst, addresses)
+      if (sendLink === null) continue
+      const live = this.openInstance(inst, unitOf.get(inst.name)!, addresses, config, sendLink)
       if (live) this.instances.set(inst.name, live)
     }
     const watcher = watchNetworkEvents((e) => {
@@ -170,6 +175,8 @@ export class VrrpRuntime implements Subsystem {
     this.watcher?.close()
     for (const s of this.sockets.values()) s.close()
     this.packets?.close()
+    // After the VIPs are gone (keepalived keeps its VMACs with --dont-release-vrrp: the VIPs are on them).
+    if (!this.ctx.options.dontReleaseVrrp) await this.vmacs?.teardown()
     this.nl?.close()
   }
 
@@ -183,7 +190,26 @@ export class VrrpRuntime implements Subsystem {
     return live.trackers.filter((t) => !(t.kind === 'script' && this.trackers!.disabledScripts.has(t.name)))
   }
 
-  private openInstance(inst: VrrpInstance, unit: Unit, addresses: Parameters<typeof primaryIpv4>[0], config: Config): LiveInstance | undefined {
+  /**
+   * use_vmac: create the instance's VMAC (its VIPs go there, kernel-actions.ts) and
+   * say which interface sends its adverts — the VMAC unless vmac_xmit_base.
+   * Undefined: the instance's own interface; null: the VMAC failed, instance disabled.
+   */
+  private async vmacFor(inst: VrrpInstance, addresses: Parameters<typeof primaryIpv4>[0]): Promise<InterfaceInfo | undefined | null> {
+    const base = inst.interface === undefined ? undefined : this.links.get(inst.interface)
+    if (!inst.useVmac || !base) return undefined
+    const vmac = await this.vmacs!.setup(inst, base, addresses)
+    if (!vmac) {
+      this.ctx.log.error(`(${inst.name}) VMAC could not be set up - instance disabled`)
+      return null
+    }
+    this.links.set(vmac.name, vmac)
+    return inst.vmacXmitBase ? undefined : vmac
+  }
+
+  private openInstance(
+    inst: VrrpInstance, unit: Unit, addresses: Parameters<typeof primaryIpv4>[0], config: Config, sendLink: InterfaceInfo | undefined,
+  ): LiveInstance | undefined {
     const log = this.ctx.log
     const link = inst.interface === undefined ? undefined : this.links.get(inst.interface)
     if (!link) {
@@ -197,20 +223,24 @@ export class VrrpRuntime implements Subsystem {
       return undefined
     }
     const unicast = inst.unicastPeers.length > 0
+    // With a VMAC the socket is on it, for sending and receiving: a peer's adverts from
+    // the same virtual MAC reach only our VMAC (a private macvlan takes frames from its
+    // own MAC), and multicast from any other MAC reaches the VMAC as well as the base.
+    const sock = sendLink ?? link
     const group = inst.family === 4 ? (config.global.vrrpMcastGroup4 ?? VRRP_MCAST_GROUP4) : (config.global.vrrpMcastGroup6 ?? VRRP_MCAST_GROUP6)
-    const key = `${link.name}|${inst.family}|${unicast ? 'u' : 'm'}|${unicast ? source : group}`
+    const key = `${sock.name}|${inst.family}|${unicast ? 'u' : 'm'}|${unicast ? source : group}`
     let socket = this.sockets.get(key)
     if (!socket) {
-      const opened = openVrrpSocket({ interface: link.name, family: inst.family, mode: unicast ? 'unicast' : 'multicast', group, source })
+      const opened = openVrrpSocket({ interface: sock.name, family: inst.family, mode: unicast ? 'unicast' : 'multicast', group, source })
       if (opened instanceof NetError) {
-        log.error(`(${inst.name}) cannot open VRRP socket on ${link.name}: ${opened.message}`)
+        log.error(`(${inst.name}) cannot open VRRP socket on ${sock.name}: ${opened.message}`)
         return undefined
       }
       socket = opened
       this.sockets.set(key, socket)
       socket.onPacket((p) => this.receive(key, p))
-      socket.onError((e) => log.error(`VRRP socket on ${link.name}: ${e.message}`))
-      log.info(`VRRP sockpool: [ifindex(${String(link.index).padStart(3)}), family(IPv${inst.family}), proto(112), ${unicast ? 'unicast' : 'multicast'}, address(${unicast ? source : group})]`)
+      socket.onError((e) => log.error(`VRRP socket on ${sock.name}: ${e.message}`))
+      log.info(`VRRP sockpool: [ifindex(${String(sock.index).padStart(3)}), family(IPv${inst.family}), proto(112), ${unicast ? 'unicast' : 'multicast'}, address(${unicast ? source : group})]`)
     }
     const group0 = config.vrrp.syncGroups.find((g) => g.members.includes(inst.name))
     return {

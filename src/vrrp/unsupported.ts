@@ -7,7 +7,9 @@ import type { VrrpInstance } from '../config/vrrp/model.js'
 export function unsupportedWarnings(instances: readonly VrrpInstance[]): string[] {
   const lines: string[] = []
   for (const inst of instances) {
-    if (inst.useVmac) lines.push(`(${inst.name}) use_vmac is not supported yet - VIPs go on ${inst.interface ?? '?'} with its own MAC`)
+    for (const vip of [...inst.virtualIpaddresses, ...inst.virtualIpaddressesExcluded]) {
+      if (vip.useVmac) lines.push(`(${inst.name}) use_vmac on virtual address ${vip.address} is not supported yet - it goes on ${vip.dev ?? inst.interface ?? '?'}`)
+    }
     if (!inst.accept && inst.priority !== 255) lines.push(`(${inst.name}) no_accept: the firewall drop rule is not supported yet - VIPs accept traffic`)
     if (inst.authentication?.type === 'AH') lines.push(`(${inst.name}) auth_type AH is not supported yet - adverts go without authentication`)
     if (inst.trackProcesses.length > 0) lines.push(`(${inst.name}) track_process is not supported yet - its trackers count as quorum held`)

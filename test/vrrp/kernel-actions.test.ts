@@ -1,13 +1,13 @@
 /**
  * From an instance's configuration to what goes on the wire and into the
  * kernel: the advert it sends (byte-exact against keepalived's captured one),
- * the GARP / NA frames of its VIPs and eVIPs, and the warnings for what the
+ * the GARP / NA frames of its VIPs and eVIPs (on the VMAC with use_vmac), and the warnings for what the
  * runtime does not do yet.
  */
 import t from 'tap'
 import { loadConfig } from '../../src/config/config.js'
 import type { VrrpInstance } from '../../src/config/vrrp/model.js'
-import { advertFields, announcedAddresses, announcementFrames, type InterfaceInfo } from '../../src/vrrp/kernel-actions.js'
+import { advertFields, announcedAddresses, announcementFrames, type InterfaceInfo, vmacName } from '../../src/vrrp/kernel-actions.js'
 import { encodeAdvert } from '../../src/vrrp/packet.js'
 import { unsupportedWarnings } from '../../src/vrrp/unsupported.js'
 import { memFiles } from '../helpers/config.js'
@@ -70,10 +70,25 @@ t.test('GARP and NA frames for every VIP and eVIP whose interface exists and doe
   t.equal(frames[0]!.frame.subarray(6, 12).toString('hex'), '020000000001')
 })
 
+t.test('use_vmac: VIPs and eVIPs without their own dev go on the VMAC, and GARPs / NAs carry the virtual MAC', async (t) => {
+  const inst = instances(V2_PASS.replace('advert_int 1', 'advert_int 1\n  use_vmac')).list[0]!
+  t.equal(vmacName(inst), 'vrrp.51', "keepalived's default name")
+  t.same(announcedAddresses(inst).map((a) => `${a.vip.address}@${a.dev}`), ['10.9.0.100@vrrp.51', '10.9.0.200@eth1', 'fd00::200@vrrp.51'])
+  const links = new Map<string, InterfaceInfo>([
+    ['eth0', { index: 2, name: 'eth0', mac: '02:00:00:00:00:01', noArp: false }],
+    ['vrrp.51', { index: 7, name: 'vrrp.51', mac: '00:00:5e:00:01:33', noArp: false }],
+  ])
+  const frames = announcementFrames(inst, links)
+  t.same(frames.map((f) => [f.address, f.link.name]), [['10.9.0.100', 'vrrp.51'], ['fd00::200', 'vrrp.51']], 'no frame for the eVIP on a missing eth1')
+  t.equal(frames[0]!.frame.subarray(6, 12).toString('hex'), '00005e000133', 'the GARP comes from the virtual MAC')
+  t.equal(vmacName(instances(V2_PASS.replace('advert_int 1', 'advert_int 1\n  use_vmac vip51')).list[0]!), 'vip51', 'a configured name')
+  t.equal(vmacName(instances(V2_PASS).list[0]!), undefined)
+})
+
 t.test('what the runtime does not do yet is a warning naming the instance', async (t) => {
   const { list, global } = instances(`global_defs {\n  vrrp_garp_interval 0.01\n}\n${V2_PASS.replace('advert_int 1', 'advert_int 1\n  use_vmac\n  no_accept')}`)
   t.ok(global.vrrpGarpInterval, 'garp pacing is configured (and done: garp-pacer.ts), so no warning for it')
-  t.match(unsupportedWarnings(list), [/^\(VI_1\) use_vmac is not supported yet/, /^\(VI_1\) no_accept: the firewall drop rule is not supported yet/])
-  t.equal(unsupportedWarnings(list).length, 2)
+  t.match(unsupportedWarnings(list), [/^\(VI_1\) no_accept: the firewall drop rule is not supported yet/], 'use_vmac is supported: no warning for it')
+  t.equal(unsupportedWarnings(list).length, 1)
   t.same(unsupportedWarnings(instances(V2_PASS).list), [], 'nothing to say for a plain instance')
 })
