@@ -137,6 +137,7 @@ export class VrrpRuntime implements Subsystem {
     const used = new Set([...this.instances.values()].flatMap((i) => i.trackers.filter((t) => t.kind === 'script').map((t) => t.name)))
     this.trackers.startScripts(config.vrrp.scripts.filter((s) => used.has(s.name)))
     this.trackers.startFiles(config.vrrp.trackFiles)
+    this.trackers.startProcesses(config.vrrp.trackProcesses)
 
     for (const line of unsupportedWarnings([...this.instances.values()].map((l) => l.config))) log.warning(line)
     // keepalived removes VIPs a previous run may have left (a SIGKILLed master) before

@@ -3,15 +3,18 @@
  * values, interface states from netlink. It keeps the observations that
  * tracking.ts evaluates; the runtime recomputes an instance when one changes.
  */
-import { readFileSync, unwatchFile, watchFile } from 'node:fs'
-import type { TrackFile, VrrpScript } from '../config/vrrp/model.js'
+import { readdirSync, readFileSync, unwatchFile, watchFile } from 'node:fs'
+import type { TrackFile, TrackProcess, VrrpScript } from '../config/vrrp/model.js'
 import type { ScriptOutcome as RunOutcome, ScriptRunner } from '../daemon/notify.js'
 import type { Logger } from '../log/logger.js'
+import { matchesProcess, type ProcessInfo, quorumHeld } from './process-match.js'
 import { createScriptTracker, type ScriptOutcome, scriptRan, type ScriptStatus, type ScriptTrackerState, scriptStatus } from './script-tracker.js'
 import type { TrackerStatus } from './tracking.js'
 
 /** keepalived watches track files with inotify; a 1 s poll is close enough and needs no native code. */
 const FILE_POLL_MS = 1000
+/** keepalived follows processes with the netlink process connector; a 1 s scan of /proc is the portable stand-in. */
+const PROCESS_POLL_MS = 1000
 
 interface RunningScript {
   readonly config: VrrpScript
@@ -37,10 +40,12 @@ export class LiveTrackers {
   readonly interfaces = new Map<string, boolean>()
   readonly scripts = new Map<string, ScriptStatus>()
   readonly files = new Map<string, number>()
+  readonly processes = new Map<string, boolean>()
   /** Scripts that could not be prepared (insecure, missing): their trackers are dropped, as keepalived does. */
   readonly disabledScripts = new Set<string>()
   private readonly running = new Map<string, RunningScript>()
   private readonly watchedFiles: string[] = []
+  private processTimer: NodeJS.Timeout | undefined
   private stopped = false
 
   constructor(
@@ -51,7 +56,7 @@ export class LiveTrackers {
   ) {}
 
   get status(): TrackerStatus {
-    return { interfaces: this.interfaces, scripts: this.scripts, files: this.files }
+    return { interfaces: this.interfaces, scripts: this.scripts, files: this.files, processes: this.processes }
   }
 
   /** Start running the scripts some instance tracks; the first run is now, as keepalived's. */
@@ -102,8 +107,45 @@ export class LiveTrackers {
     }
   }
 
+  /**
+   * Count each tracker's processes now and every second. A gain waits
+   * `fork_delay`, a loss `terminate_delay`, and only then counts (keepalived's
+   * debounce for restarts); the lines are keepalived's `Quorum %s for tracked process %s`.
+   */
+  startProcesses(trackers: readonly TrackProcess[], now: () => number = Date.now): void {
+    if (trackers.length === 0) return
+    const since = new Map<string, number>()
+    const scan = (first: boolean): void => {
+      if (this.stopped) return
+      const processes = readProcesses()
+      let changed = false
+      for (const tp of trackers) {
+        const held = quorumHeld(tp, processes.filter((p) => matchesProcess(tp, p)).length)
+        if (first) {
+          this.processes.set(tp.name, held)
+          continue
+        }
+        if (held === this.processes.get(tp.name)) {
+          since.delete(tp.name)
+          continue
+        }
+        const start = since.get(tp.name) ?? now()
+        since.set(tp.name, start)
+        if (now() - start < (held ? tp.forkDelay : tp.terminateDelay) / 1000) continue
+        since.delete(tp.name)
+        this.processes.set(tp.name, held)
+        this.log.info(`Quorum ${held ? 'gained' : 'lost'} for tracked process ${tp.name}`)
+        changed = true
+      }
+      if (changed) this.changed()
+    }
+    scan(true)
+    this.processTimer = setInterval(() => scan(false), PROCESS_POLL_MS)
+  }
+
   stop(): void {
     this.stopped = true
+    if (this.processTimer) clearInterval(this.processTimer)
     for (const s of this.running.values()) if (s.timer) clearInterval(s.timer)
     for (const file of this.watchedFiles) unwatchFile(file)
   }
@@ -117,4 +159,28 @@ function readTrackFile(path: string, initial: number | undefined): number {
   } catch {
     return initial ?? 0
   }
+}
+
+/** Every process's name and argv from /proc; processes that vanish mid-scan are skipped. */
+function readProcesses(): ProcessInfo[] {
+  const out: ProcessInfo[] = []
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return out
+  }
+  for (const pid of entries) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+      if (argv[argv.length - 1] === '') argv.pop()
+      out.push({ comm, argv })
+    } catch {
+      // Gone between readdir and read.
+    }
+  }
+  return out
 }

@@ -12,7 +12,6 @@ export function unsupportedWarnings(instances: readonly VrrpInstance[]): string[
     }
     if (!inst.accept && inst.priority !== 255) lines.push(`(${inst.name}) no_accept: the firewall drop rule is not supported yet - VIPs accept traffic`)
     if (inst.authentication?.type === 'AH') lines.push(`(${inst.name}) auth_type AH is not supported yet - adverts go without authentication`)
-    if (inst.trackProcesses.length > 0) lines.push(`(${inst.name}) track_process is not supported yet - its trackers count as quorum held`)
   }
   return lines
 }

@@ -163,3 +163,28 @@ t.test('interface down: the master goes to FAULT and the peer takes over; link u
   t.same(order, ['BACKUP', 'MASTER', 'FAULT', 'BACKUP', 'MASTER', 'STOP'], 'the generic notify saw every transition in order')
   t.equal(calls.filter((l) => l === 'became-master').length, 2, 'notify_master ran on each takeover')
 })
+
+t.test('a tracked process losing its quorum puts the master in FAULT; its return brings it back', async (t) => {
+  const [a, b, client] = nodes(t)
+  // A parameter no other process on the machine has, so only ours counts.
+  const marker = `${process.pid}.321`
+  let sleeper = a.spawn('sleeper', ['sleep', marker])
+  const tracked = `vrrp_track_process chk_sleep {\n    process sleep ${marker}\n    weight 0\n}\n`
+  const pa = a.startKeepalivedTs(globalDefs('a') + instanceConf(V2, a, b, { priority: 150, before: tracked, extra: '    track_process {\n        chk_sleep\n    }\n' }))
+  const pb = b.startKeepalivedTs(globalDefs('b') + instanceConf(V2, b, a, { priority: 100 }))
+  await pa.waitForLine(/\(VI_1\) Entering MASTER STATE/, 15_000)
+  await eventually(() => a.hasAddress(VIP), 'VIP on a', 5_000)
+  t.ok(reach(client, VIP))
+
+  await sleeper.stop()
+  await pa.waitForLine(/Quorum lost for tracked process chk_sleep/, 5_000)
+  await pa.waitForLine(/\(VI_1\) Entering FAULT STATE/, 2_000)
+  await pb.waitForLine(/\(VI_1\) Entering MASTER STATE/, 8_000)
+  await ownsVip(client, b, VIP, [a])
+
+  sleeper = a.spawn('sleeper', ['sleep', marker])
+  t.teardown(() => { void sleeper.stop() })
+  await pa.waitForLine(/Quorum gained for tracked process chk_sleep/, 5_000)
+  await pa.waitForLine(/\(VI_1\) Entering MASTER STATE/, 10_000, pa.lines.findIndex((l) => /Entering FAULT STATE/.test(l)))
+  await ownsVip(client, a, VIP, [b])
+})
