@@ -6,8 +6,8 @@
  */
 import type { Word } from '../lexer.js'
 import type { Statement } from '../tree.js'
-import { type BuildContext, type IpFamily, quoteWord, wordPos } from '../values.js'
-import { checkPrefix, entryWords, parsePrefixed } from './ip.js'
+import { type BuildContext, type IpFamily, quoteWord } from '../values.js'
+import { checkPrefix, failLine, type LineReader, lineReader, lineValue, parsePrefixed, setLineFamily, SkipLine, warnLine } from './ip.js'
 import type { IpRoute } from './model.js'
 
 type Draft = Omit<{ -readonly [K in keyof IpRoute]: IpRoute[K] }, 'family' | 'destination' | 'options'> & {
@@ -31,43 +31,13 @@ const IPV6_ONLY = new Set(['expires', 'pref'])
 /** Table names iproute2 always knows; others need /etc/iproute2/rt_tables. */
 const TABLE_NAMES = new Set(['main', 'local', 'default', 'unspec'])
 
-interface Reader {
-  readonly stmt: Statement
-  readonly ctx: BuildContext
-  readonly words: readonly Word[]
-  readonly allowTrackGroup: boolean
-  i: number
-}
-
-class RouteError extends Error {}
-
-function fail(r: Reader, word: Word | undefined, message: string, hint?: string): never {
-  r.ctx.diags.error(wordPos(r.stmt, word), 'KA_CONF_BAD_ROUTE', `${message}; the route is skipped`, { context: r.ctx.context, hint })
-  throw new RouteError()
-}
-
-function warn(r: Reader, word: Word | undefined, message: string, hint?: string): void {
-  r.ctx.diags.warning(wordPos(r.stmt, word), 'KA_CONF_BAD_ROUTE', message, { context: r.ctx.context, hint })
-}
-
-/** The value after word `i`; keepalived aborts the whole file when it is missing. */
-function value(r: Reader): Word {
-  const key = r.words[r.i]
-  const v = r.words[++r.i]
-  if (!v) fail(r, key, `'${key?.text}' needs a value`)
-  return v
-}
-
-function setFamily(r: Reader, d: Draft, family: IpFamily, word: Word): void {
-  if (d.family === undefined) d.family = family
-  else if (d.family !== family) fail(r, word, `cannot mix IPv4 and IPv6 addresses in a route ('${word.text}')`)
-}
+type Reader = LineReader
 
 function readAddressValue(r: Reader, d: Draft, what: string): string {
-  const w = value(r)
+  const w = lineValue(r)
   const p = parsePrefixed(w.text)
-  if (!p || p.prefix !== undefined) fail(r, w, `invalid route ${what} address '${w.text}'`)
-  setFamily(r, d, p.family, w)
+  if (!p || p.prefix !== undefined) failLine(r, w, `invalid route ${what} address '${w.text}'`)
+  setLineFamily(r, d, p.family, w)
   return p.address
 }
 
@@ -76,15 +46,15 @@ function readAddressValue(r: Reader, d: Draft, what: string): string {
  * loop both advance), so `inet6 default via ...` loses its destination.
  */
 function readFamilyWord(r: Reader, d: Draft, w: Word): void {
-  setFamily(r, d, w.text === 'inet6' ? 6 : 4, w)
+  setLineFamily(r, d, w.text === 'inet6' ? 6 : 4, w)
   const skipped = r.words[++r.i]
-  if (skipped) warn(r, skipped, `keepalived ignores the word '${skipped.text}' after '${w.text}'`, `write '${w.text}' at the end of the line`)
+  if (skipped) warnLine(r, skipped, `keepalived ignores the word '${skipped.text}' after '${w.text}'`, `write '${w.text}' at the end of the line`)
 }
 
 function readVia(r: Reader, d: Draft, w: Word): void {
-  if (w.text === 'gw') warn(r, w, "'gw' in routes is deprecated; use 'via'")
+  if (w.text === 'gw') warnLine(r, w, "'gw' in routes is deprecated; use 'via'")
   if (r.words[r.i + 1]?.text === 'inet' || r.words[r.i + 1]?.text === 'inet6') {
-    setFamily(r, d, r.words[r.i + 1]!.text === 'inet6' ? 6 : 4, r.words[r.i + 1]!)
+    setLineFamily(r, d, r.words[r.i + 1]!.text === 'inet6' ? 6 : 4, r.words[r.i + 1]!)
     r.i++
   }
   d.via = readAddressValue(r, d, 'via')
@@ -92,23 +62,23 @@ function readVia(r: Reader, d: Draft, w: Word): void {
 
 function readDestination(r: Reader, d: Draft): void {
   let w = r.words[r.i]!
-  if (w.text === 'to') w = r.words[++r.i] ?? fail(r, w, "'to' needs a destination")
+  if (w.text === 'to') w = r.words[++r.i] ?? failLine(r, w, "'to' needs a destination")
   if (ROUTE_TYPES.has(w.text)) {
     d.type = w.text
-    w = r.words[++r.i] ?? fail(r, w, `'${w.text}' needs a destination`)
+    w = r.words[++r.i] ?? failLine(r, w, `'${w.text}' needs a destination`)
   }
   if (w.text === 'default' || w.text === 'any' || w.text === 'all') {
     d.destination = 'default'
     return
   }
   if (w.text === 'default6') {
-    setFamily(r, d, 6, w)
+    setLineFamily(r, d, 6, w)
     d.destination = 'default'
     return
   }
   const p = parsePrefixed(w.text)
-  if (!p) fail(r, w, `unknown route keyword or invalid destination '${w.text}'`)
-  setFamily(r, d, p.family, w)
+  if (!p) failLine(r, w, `unknown route keyword or invalid destination '${w.text}'`)
+  setLineFamily(r, d, p.family, w)
   d.destination = `${p.address}/${checkPrefix(r.stmt, r.ctx, w, p)}`
 }
 
@@ -118,23 +88,23 @@ function readOne(r: Reader, d: Draft): void {
   if (t === 'inet' || t === 'inet6') return readFamilyWord(r, d, w)
   if (t === 'src') d.src = readAddressValue(r, d, 'src')
   else if (t === 'via' || t === 'gw') readVia(r, d, w)
-  else if (t === 'dev' || t === 'oif') d.dev = value(r).text
+  else if (t === 'dev' || t === 'oif') d.dev = lineValue(r).text
   else if (t === 'table') readTable(r, d)
-  else if (t === 'protocol') d.protocol = value(r).text
+  else if (t === 'protocol') d.protocol = lineValue(r).text
   else if (t === 'no_track') d.noTrack = true
-  else if (t === 'track_group' && r.allowTrackGroup) d.trackGroup = value(r).text
+  else if (t === 'track_group' && r.allowTrackGroup) d.trackGroup = lineValue(r).text
   else if (t === 'from') readFrom(r, d, w)
   else if (t === 'or') readOr(r, d, w)
   else if (t === 'as') readAs(r, d, w)
   else if (IPV6_ONLY.has(t)) {
-    if (d.family === 4) fail(r, w, `'${t}' is only valid for IPv6 routes`)
+    if (d.family === 4) failLine(r, w, `'${t}' is only valid for IPv6 routes`)
     d.family = 6
-    d.options.push(t, value(r).text)
-  } else if (ONE_VALUE.has(t)) d.options.push(t, value(r).text)
+    d.options.push(t, lineValue(r).text)
+  } else if (ONE_VALUE.has(t)) d.options.push(t, lineValue(r).text)
   else if (LOCKABLE.has(t)) {
     d.options.push(t)
     if (r.words[r.i + 1]?.text === 'lock') d.options.push(r.words[++r.i]!.text)
-    d.options.push(value(r).text)
+    d.options.push(lineValue(r).text)
   } else if (FLAGS.has(t)) d.options.push(t)
   else if (t === 'nexthop' || t === 'encap') {
     // Nexthops and encapsulations run to the end of the line.
@@ -144,33 +114,33 @@ function readOne(r: Reader, d: Draft): void {
 }
 
 function readTable(r: Reader, d: Draft): void {
-  const v = value(r)
+  const v = lineValue(r)
   if (!/^\d+$/.test(v.text) && !TABLE_NAMES.has(v.text)) {
-    fail(r, v, `routing table '${v.text}' not found`, 'use a number, or a name listed in /etc/iproute2/rt_tables')
+    failLine(r, v, `routing table '${v.text}' not found`, 'use a number, or a name listed in /etc/iproute2/rt_tables')
   }
   d.table = v.text
 }
 
 function readFrom(r: Reader, d: Draft, w: Word): void {
-  const v = value(r)
+  const v = lineValue(r)
   const p = parsePrefixed(v.text)
-  if (!p) fail(r, v, `invalid route from address '${v.text}'`)
-  if (p.family !== 6) fail(r, v, `a route 'from' address is only supported with IPv6 (${v.text})`)
-  setFamily(r, d, 6, v)
+  if (!p) failLine(r, v, `invalid route from address '${v.text}'`)
+  if (p.family !== 6) failLine(r, v, `a route 'from' address is only supported with IPv6 (${v.text})`)
+  setLineFamily(r, d, 6, v)
   d.options.push(w.text, v.text)
 }
 
 function readOr(r: Reader, d: Draft, w: Word): void {
-  warn(r, w, "'or' in routes is deprecated; use 'nexthop'")
-  const v = value(r)
-  if (!parsePrefixed(v.text)) fail(r, v, `invalid 'or' address '${v.text}'`)
+  warnLine(r, w, "'or' in routes is deprecated; use 'nexthop'")
+  const v = lineValue(r)
+  if (!parsePrefixed(v.text)) failLine(r, v, `invalid 'or' address '${v.text}'`)
   d.options.push(w.text, v.text)
 }
 
 function readAs(r: Reader, d: Draft, w: Word): void {
   if (r.words[r.i + 1]?.text === 'to') r.i++
-  warn(r, w, "'as to' is for MPLS only; ignored")
-  d.options.push(w.text, 'to', value(r).text)
+  warnLine(r, w, "'as to' is for MPLS only; ignored")
+  d.options.push(w.text, 'to', lineValue(r).text)
 }
 
 export interface RouteKind {
@@ -179,16 +149,16 @@ export interface RouteKind {
 }
 
 export function readRoute(stmt: Statement, ctx: BuildContext, kind: RouteKind): IpRoute | undefined {
-  const r: Reader = { stmt, ctx, words: entryWords(stmt), allowTrackGroup: kind.isStatic, i: 0 }
+  const r = lineReader(stmt, ctx, 'route', kind.isStatic)
   const d: Draft = {
     pos: stmt.pos, family: undefined, type: undefined, destination: undefined, src: undefined, via: undefined, dev: undefined,
     table: undefined, noTrack: false, trackGroup: undefined, options: [], protocol: undefined,
   }
   try {
     for (; r.i < r.words.length; r.i++) readOne(r, d)
-    if (d.destination === undefined) fail(r, undefined, 'a route must have a destination')
+    if (d.destination === undefined) failLine(r, undefined, 'a route must have a destination')
   } catch (err) {
-    if (err instanceof RouteError) return undefined
+    if (err instanceof SkipLine) return undefined
     throw err
   }
   return finishRoute(r, d)
@@ -198,15 +168,15 @@ function finishRoute(r: Reader, d: Draft): IpRoute {
   if (d.protocol !== undefined) d.options.push('protocol', d.protocol)
   if (!d.noTrack) {
     if (d.protocol !== undefined && d.protocol !== 'keepalived' && d.protocol !== '18') {
-      warn(r, undefined, "a tracked route's protocol must be keepalived (18); keepalived resets it", "add 'no_track' to keep the protocol")
+      warnLine(r, undefined, "a tracked route's protocol must be keepalived (18); keepalived resets it", "add 'no_track' to keep the protocol")
     }
     if (d.dev === undefined) {
-      warn(r, undefined, `cannot track route ${d.destination} with no interface specified; not tracking`, "add 'dev IF', or 'no_track' to say so")
+      warnLine(r, undefined, `cannot track route ${d.destination} with no interface specified; not tracking`, "add 'dev IF', or 'no_track' to say so")
       d.noTrack = true
     }
   }
   if (d.trackGroup !== undefined && d.dev === undefined) {
-    warn(r, undefined, `a static route needs 'dev' to be tracked by track_group ${d.trackGroup}; track_group ignored`)
+    warnLine(r, undefined, `a static route needs 'dev' to be tracked by track_group ${d.trackGroup}; track_group ignored`)
     d.trackGroup = undefined
   }
   const family = d.family ?? 4

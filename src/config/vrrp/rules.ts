@@ -7,7 +7,7 @@ import type { Word } from '../lexer.js'
 import type { Statement } from '../tree.js'
 import { type BuildContext, type IpFamily, quoteWord, wordPos } from '../values.js'
 import type { ParseState } from './draft.js'
-import { checkPrefix, entryWords, parsePrefixed } from './ip.js'
+import { checkPrefix, failLine, type LineReader, lineReader, lineValue, parsePrefixed, setLineFamily, SkipLine, warnLine } from './ip.js'
 import type { IpRule } from './model.js'
 import { ROUTE_TYPES } from './routes.js'
 
@@ -28,105 +28,76 @@ const SELECTORS = new Set([
 const TABLE_OPTIONS = new Set(['realms', 'suppress_prefixlength', 'sup_pl', 'suppress_ifgroup', 'sup_group'])
 const RULE_ACTIONS = new Set(['blackhole', 'unreachable', 'prohibit'])
 
-interface Reader {
-  readonly stmt: Statement
-  readonly ctx: BuildContext
-  readonly words: readonly Word[]
-  readonly allowTrackGroup: boolean
-  i: number
-}
-
-class RuleError extends Error {}
-
-function fail(r: Reader, word: Word | undefined, message: string, hint?: string): never {
-  r.ctx.diags.error(wordPos(r.stmt, word), 'KA_CONF_BAD_RULE', `${message}; the rule is skipped`, { context: r.ctx.context, hint })
-  throw new RuleError()
-}
-
-function warn(r: Reader, word: Word | undefined, message: string, hint?: string): void {
-  r.ctx.diags.warning(wordPos(r.stmt, word), 'KA_CONF_BAD_RULE', message, { context: r.ctx.context, hint })
-}
-
-function value(r: Reader): Word {
-  const key = r.words[r.i]
-  const v = r.words[++r.i]
-  if (!v) fail(r, key, `'${key?.text}' needs a value`)
-  return v
-}
-
-function setFamily(r: Reader, d: Draft, family: IpFamily, word: Word): void {
-  if (d.family === undefined) d.family = family
-  else if (d.family !== family) fail(r, word, 'a rule cannot mix IPv4 and IPv6')
-}
+type Reader = LineReader
 
 function readSelector(r: Reader, d: Draft, what: 'from' | 'to'): void {
-  const v = value(r)
+  const v = lineValue(r)
   if (v.text === 'all' || v.text === 'any' || v.text === 'default') {
     d[what] = 'all'
     return
   }
   const p = parsePrefixed(v.text)
-  if (!p) fail(r, v, `invalid rule ${what} address '${v.text}'`)
-  setFamily(r, d, p.family, v)
+  if (!p) failLine(r, v, `invalid rule ${what} address '${v.text}'`)
+  setLineFamily(r, d, p.family, v)
   d[what] = `${p.address}/${checkPrefix(r.stmt, r.ctx, v, p)}`
 }
 
 function readPreference(r: Reader, d: Draft): void {
-  const v = value(r)
-  if (!/^\d+$/.test(v.text) || Number(v.text) > 0xffffffff) fail(r, v, `invalid rule preference '${v.text}'`)
+  const v = lineValue(r)
+  if (!/^\d+$/.test(v.text) || Number(v.text) > 0xffffffff) failLine(r, v, `invalid rule preference '${v.text}'`)
   d.preference = Number(v.text)
 }
 
 function addAction(r: Reader, d: Draft, w: Word, words: string[]): void {
-  if (d.actions.length) fail(r, w, 'a rule takes only one of table/nop/goto/blackhole/prohibit/unreachable/l3mdev')
+  if (d.actions.length) failLine(r, w, 'a rule takes only one of table/nop/goto/blackhole/prohibit/unreachable/l3mdev')
   d.actions.push(w.text)
   d.options.push(...words)
 }
 
 function readAction(r: Reader, d: Draft, w: Word): void {
   let word = w
-  if (word.text === 'type') word = value(r)
+  if (word.text === 'type') word = lineValue(r)
   if (word.text === 'goto') {
-    const v = value(r)
-    if (!/^\d+$/.test(v.text)) fail(r, v, `invalid goto target '${v.text}'`)
+    const v = lineValue(r)
+    if (!/^\d+$/.test(v.text)) failLine(r, v, `invalid goto target '${v.text}'`)
     d.gotoTarget = Number(v.text)
     return addAction(r, d, word, ['goto', v.text])
   }
   if (word.text === 'nop' || RULE_ACTIONS.has(word.text)) return addAction(r, d, word, [word.text])
-  if (ROUTE_TYPES.has(word.text)) fail(r, word, `invalid rule action '${word.text}'`)
-  fail(r, word, `unknown rule option '${word.text}'`)
+  if (ROUTE_TYPES.has(word.text)) failLine(r, word, `invalid rule action '${word.text}'`)
+  failLine(r, word, `unknown rule option '${word.text}'`)
 }
 
 function readOne(r: Reader, d: Draft): void {
   const w = r.words[r.i]!
   const t = w.text
   if (t === 'inet' || t === 'inet6') {
-    setFamily(r, d, t === 'inet6' ? 6 : 4, w)
+    setLineFamily(r, d, t === 'inet6' ? 6 : 4, w)
     // keepalived 2.2.7 steps over the next word (the option and the loop both advance).
     const skipped = r.words[++r.i]
-    if (skipped) warn(r, skipped, `keepalived ignores the word '${skipped.text}' after '${t}'`, `write '${t}' at the end of the line`)
+    if (skipped) warnLine(r, skipped, `keepalived ignores the word '${skipped.text}' after '${t}'`, `write '${t}' at the end of the line`)
   } else if (t === 'from' || t === 'to') readSelector(r, d, t)
   else if (t === 'table' || t === 'lookup') readTable(r, d, w)
   else if (t === 'preference' || t === 'order' || t === 'priority') readPreference(r, d)
-  else if (t === 'dev' || t === 'iif') d.iif = value(r).text
-  else if (t === 'oif') d.oif = value(r).text
+  else if (t === 'dev' || t === 'iif') d.iif = lineValue(r).text
+  else if (t === 'oif') d.oif = lineValue(r).text
   else if (t === 'no_track') d.noTrack = true
-  else if (t === 'track_group' && r.allowTrackGroup) d.trackGroup = value(r).text
-  else if (t === 'protocol') d.protocol = value(r).text
+  else if (t === 'track_group' && r.allowTrackGroup) d.trackGroup = lineValue(r).text
+  else if (t === 'protocol') d.protocol = lineValue(r).text
   else if (t === 'not') d.options.push(t)
   else if (t === 'l3mdev') addAction(r, d, w, [t])
   else if (t === 'sport' || t === 'dport') readPortRange(r, d, w)
-  else if (SELECTORS.has(t)) d.options.push(t, value(r).text)
+  else if (SELECTORS.has(t)) d.options.push(t, lineValue(r).text)
   else if (TABLE_OPTIONS.has(t)) {
-    if (t === 'realms') setFamily(r, d, 4, w)
+    if (t === 'realms') setLineFamily(r, d, 4, w)
     d.tableOption = true
-    d.options.push(t, value(r).text)
+    d.options.push(t, lineValue(r).text)
   } else readAction(r, d, w)
 }
 
 /** keepalived 2.2.7 rejects a single port (its sscanf wants `N-M`) and drops the selector. */
 function readPortRange(r: Reader, d: Draft, w: Word): void {
-  const v = value(r)
+  const v = lineValue(r)
   if (/^\d+-\d+$/.test(v.text)) {
     d.options.push(w.text, v.text)
     return
@@ -137,9 +108,9 @@ function readPortRange(r: Reader, d: Draft, w: Word): void {
 }
 
 function readTable(r: Reader, d: Draft, w: Word): void {
-  const v = value(r)
-  if (v.text === '0') fail(r, v, 'table 0 is not valid')
-  if (d.actions.length) fail(r, w, 'a rule takes only one of table/nop/goto/blackhole/prohibit/unreachable/l3mdev')
+  const v = lineValue(r)
+  if (v.text === '0') failLine(r, v, 'table 0 is not valid')
+  if (d.actions.length) failLine(r, w, 'a rule takes only one of table/nop/goto/blackhole/prohibit/unreachable/l3mdev')
   d.actions.push('table')
   d.table = v.text
 }
@@ -149,7 +120,7 @@ export interface RuleKind {
 }
 
 export function readRule(stmt: Statement, ctx: BuildContext, kind: RuleKind, state: ParseState): IpRule | undefined {
-  const r: Reader = { stmt, ctx, words: entryWords(stmt), allowTrackGroup: kind.isStatic, i: 0 }
+  const r = lineReader(stmt, ctx, 'rule', kind.isStatic)
   const d: Draft = {
     pos: stmt.pos, family: undefined, from: undefined, to: undefined, table: undefined, preference: undefined,
     iif: undefined, oif: undefined, noTrack: false, trackGroup: undefined, options: [], actions: [], protocol: undefined,
@@ -159,7 +130,7 @@ export function readRule(stmt: Statement, ctx: BuildContext, kind: RuleKind, sta
     for (; r.i < r.words.length; r.i++) readOne(r, d)
     checkRule(r, d)
   } catch (err) {
-    if (err instanceof RuleError) return undefined
+    if (err instanceof SkipLine) return undefined
     throw err
   }
   return finishRule(r, d, state)
@@ -167,28 +138,28 @@ export function readRule(stmt: Statement, ctx: BuildContext, kind: RuleKind, sta
 
 function checkRule(r: Reader, d: Draft): void {
   if (d.gotoTarget !== undefined) {
-    if (d.preference === undefined) fail(r, undefined, `goto target ${d.gotoTarget} needs a preference`)
-    if (d.preference >= d.gotoTarget) fail(r, undefined, `preference ${d.preference} must be below goto target ${d.gotoTarget}`)
+    if (d.preference === undefined) failLine(r, undefined, `goto target ${d.gotoTarget} needs a preference`)
+    if (d.preference >= d.gotoTarget) failLine(r, undefined, `preference ${d.preference} must be below goto target ${d.gotoTarget}`)
   }
-  if (!d.actions.length) fail(r, undefined, 'no action specified for the rule', "add 'table N', 'goto N', 'nop', 'blackhole', 'prohibit' or 'unreachable'")
-  if (d.tableOption && !d.actions.includes('table')) fail(r, undefined, 'realms/suppress_* need a table action')
-  if (d.table !== undefined && d.actions.includes('l3mdev')) fail(r, undefined, 'a table cannot be given for an l3mdev rule')
+  if (!d.actions.length) failLine(r, undefined, 'no action specified for the rule', "add 'table N', 'goto N', 'nop', 'blackhole', 'prohibit' or 'unreachable'")
+  if (d.tableOption && !d.actions.includes('table')) failLine(r, undefined, 'realms/suppress_* need a table action')
+  if (d.table !== undefined && d.actions.includes('l3mdev')) failLine(r, undefined, 'a table cannot be given for an l3mdev rule')
 }
 
 function finishRule(r: Reader, d: Draft, state: ParseState): IpRule {
   if (d.protocol !== undefined) {
-    if (!d.noTrack && d.protocol !== '18') warn(r, undefined, "a tracked rule's protocol must be keepalived (18); keepalived resets it", "add 'no_track' to keep the protocol")
+    if (!d.noTrack && d.protocol !== '18') warnLine(r, undefined, "a tracked rule's protocol must be keepalived (18); keepalived resets it", "add 'no_track' to keep the protocol")
     d.options.push('protocol', d.protocol)
   }
   if (d.trackGroup !== undefined && d.iif === undefined) {
-    warn(r, undefined, `a static rule needs 'dev'/'iif' to be tracked by track_group ${d.trackGroup}; track_group ignored`)
+    warnLine(r, undefined, `a static rule needs 'dev'/'iif' to be tracked by track_group ${d.trackGroup}; track_group ignored`)
     d.trackGroup = undefined
   }
   const family = d.family ?? 4
   let preference = d.preference
   if (preference === undefined) {
     preference = state.nextRulePreference[family]--
-    warn(r, undefined, `rule has no preference; keepalived sets ${preference}`, 'rules are added and removed as instances change state; give each a fixed preference')
+    warnLine(r, undefined, `rule has no preference; keepalived sets ${preference}`, 'rules are added and removed as instances change state; give each a fixed preference')
   }
   const { actions: _a, protocol: _p, tableOption: _t, gotoTarget: _g, ...rule } = d
   return { ...rule, family, preference }
