@@ -7,11 +7,6 @@ import { spawnSync } from 'node:child_process'
 import { closeSync, constants, fstatSync, openSync, rmSync, writeSync } from 'node:fs'
 import type { Logger } from '../log/logger.js'
 
-/** `INSTANCE "VI_1" MASTER 100\n`, `GROUP "VG1" BACKUP 0\n`. */
-export function vrrpFifoLine(kind: 'INSTANCE' | 'GROUP', name: string, state: string, priority: number): string {
-  return `${kind} "${name}" ${state} ${priority}\n`
-}
-
 export class NotifyFifo {
   /** Lines dropped because the pipe was full or broken. */
   dropped = 0

@@ -5,13 +5,14 @@
  * STOP ones, which shutdown waits for up to a second.
  */
 import type { GlobalDefs } from '../config/global/model.js'
+import type { ScriptSpec } from '../config/schema.js'
 import type { NotifyScripts } from '../config/vrrp/model.js'
-import { notifyArgs, type PreparedScript, type ScriptRunner, STOP_SCRIPT_TIMEOUT_MS } from '../daemon/notify.js'
-import { NotifyFifo, vrrpFifoLine } from '../daemon/notify-fifo.js'
+import { type PreparedScript, type ScriptRunner, STOP_SCRIPT_TIMEOUT_MS } from '../daemon/notify.js'
+import { NotifyFifo } from '../daemon/notify-fifo.js'
 import type { Logger } from '../log/logger.js'
+import { groupNotifyPlan, instanceNotifyPlan, masterRxLowerPriFifoLine, type NotifyState } from './notify-plan.js'
 
 export type NotifyKind = 'INSTANCE' | 'GROUP'
-export type NotifiedState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP'
 
 export class Notifier {
   /** Prepared once per command line: keepalived checks a script's security once, at start. */
@@ -24,24 +25,26 @@ export class Notifier {
     this.fifo = fifo ? NotifyFifo.open(fifo.path, log, fifo === global.vrrpNotifyFifo ? 'vrrp_' : '') : undefined
   }
 
-  transition(scripts: NotifyScripts, kind: NotifyKind, name: string, state: NotifiedState, priority: number): void {
-    const specific = { MASTER: scripts.notifyMaster, BACKUP: scripts.notifyBackup, FAULT: scripts.notifyFault, STOP: scripts.notifyStop }[state]
-    const run = (spec: typeof specific, args: readonly string[]): void => {
-      if (!spec) return
-      if (!this.prepared.has(spec.command)) this.prepared.set(spec.command, this.runner.prepare(spec))
-      const prepared = this.prepared.get(spec.command)
-      if (!prepared) return
+  /** Run the plan of a transition (notify-plan.ts); groups always pass priority 0. */
+  transition(scripts: NotifyScripts, kind: NotifyKind, name: string, state: NotifyState, priority: number): void {
+    const plan = kind === 'INSTANCE' ? instanceNotifyPlan(scripts, name, state, priority) : groupNotifyPlan(scripts, name, state)
+    for (const { script, args } of plan.scripts) {
+      const prepared = this.prepare(script)
+      if (!prepared) continue
       const running = this.runner.run(prepared, { args, ...(state === 'STOP' ? { timeoutMs: STOP_SCRIPT_TIMEOUT_MS } : {}) })
       if (state === 'STOP') this.stopScripts.push(running)
     }
-    run(specific, [])
-    run(scripts.notify, notifyArgs(kind, name, state, priority))
-    this.fifo?.write(vrrpFifoLine(kind, name, state, priority))
+    this.fifo?.write(`${plan.fifoLine}\n`)
   }
 
-  /** A FIFO-only event such as `MASTER_RX_LOWER_PRI`. */
-  event(name: string, event: string, priority: number): void {
-    this.fifo?.write(vrrpFifoLine('INSTANCE', name, event, priority))
+  /** The FIFO-only `MASTER_RX_LOWER_PRI` event. */
+  masterRxLowerPriority(name: string, priority: number): void {
+    this.fifo?.write(`${masterRxLowerPriFifoLine(name, priority)}\n`)
+  }
+
+  private prepare(script: ScriptSpec): PreparedScript | undefined {
+    if (!this.prepared.has(script.command)) this.prepared.set(script.command, this.runner.prepare(script))
+    return this.prepared.get(script.command)
   }
 
   /** Wait for the STOP scripts (at most keepalived's second), then close the FIFO. */

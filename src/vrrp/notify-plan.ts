@@ -2,18 +2,21 @@
  * What a transition notifies, as data (reference §5.15, §5.16; keepalived
  * vrrp_notify.c): the state-specific script with its configured argv only,
  * then the generic `notify` with `INSTANCE|GROUP <name> <STATE> <priority>`
- * appended, then the notify_fifo line. Running them is the runtime's job.
+ * appended, then the notify_fifo line. Running them is the runtime's job
+ * (src/vrrp/notifier.ts).
  */
 import type { ScriptSpec } from '../config/schema.js'
 import type { NotifyScripts } from '../config/vrrp/model.js'
 
 export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP'
 
+/**
+ * One script to run: the configured script (its words, user and security are
+ * the script runner's business, src/daemon/notify.ts) and the words appended.
+ */
 export interface NotifyCommand {
-  readonly argv: readonly string[]
-  /** Run-as user and group; undefined: `script_user`. */
-  readonly user: string | undefined
-  readonly group: string | undefined
+  readonly script: ScriptSpec
+  readonly args: readonly string[]
 }
 
 export interface NotifyPlan {
@@ -23,42 +26,8 @@ export interface NotifyPlan {
   readonly fifoLine: string
 }
 
-/**
- * A command line split into words as keepalived's notify parser does:
- * whitespace separates, double or single quotes group, a backslash escapes
- * the next character.
- */
-export function splitCommand(command: string): string[] {
-  const words: string[] = []
-  let word = ''
-  let inWord = false
-  let quote: string | undefined
-  for (let i = 0; i < command.length; i++) {
-    const c = command[i]!
-    if (c === '\\' && i + 1 < command.length) {
-      word += command[++i]
-      inWord = true
-    } else if (quote !== undefined) {
-      if (c === quote) quote = undefined
-      else word += c
-    } else if (c === '"' || c === "'") {
-      quote = c
-      inWord = true
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(word)
-      word = ''
-      inWord = false
-    } else {
-      word += c
-      inWord = true
-    }
-  }
-  if (inWord) words.push(word)
-  return words
-}
-
-function command(spec: ScriptSpec, extra: readonly string[] = []): NotifyCommand {
-  return { argv: [...splitCommand(spec.command), ...extra], user: spec.user, group: spec.group }
+function command(script: ScriptSpec, args: readonly string[] = []): NotifyCommand {
+  return { script, args }
 }
 
 function specific(scripts: NotifyScripts, state: NotifyState): ScriptSpec | undefined {

@@ -377,7 +377,7 @@ export class VrrpRuntime implements Subsystem {
         this.notifier?.transition(inst, 'INSTANCE', inst.name, action.state, action.priority)
         return
       case 'notifyEvent':
-        this.notifier?.event(inst.name, action.event, action.priority)
+        this.notifier?.masterRxLowerPriority(inst.name, action.priority)
         return
       case 'stat':
         if (action.counter === 'becomeMaster') live.stats.becameMaster++

@@ -4,6 +4,7 @@
  * tracking.ts evaluates; the runtime recomputes an instance when one changes.
  */
 import { readdirSync, readFileSync, unwatchFile, watchFile } from 'node:fs'
+import { constants } from 'node:os'
 import type { TrackFile, TrackProcess, VrrpScript } from '../config/vrrp/model.js'
 import type { ScriptOutcome as RunOutcome, ScriptRunner } from '../daemon/notify.js'
 import type { Logger } from '../log/logger.js'
@@ -23,13 +24,10 @@ interface RunningScript {
   busy: boolean
 }
 
-/** SIGxxx name → number, for keepalived's `failed (due to signal %d)`. */
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 }
-
 function trackerOutcome(o: RunOutcome): ScriptOutcome {
   switch (o.kind) {
     case 'exited': return { kind: 'exited', status: o.status }
-    case 'signalled': return { kind: 'signaled', signal: SIGNALS[o.signal] ?? 0 }
+    case 'signalled': return { kind: 'signaled', signal: constants.signals[o.signal] ?? 0 }
     case 'timed-out': return { kind: 'timedOut' }
     // A script that cannot start fails the way keepalived's exec failure does: exit 127 from the child.
     case 'failed': return { kind: 'exited', status: 127 }

@@ -2,7 +2,7 @@ import t from 'tap'
 import { chmodSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { NotifyFifo, vrrpFifoLine } from '../../src/daemon/notify-fifo.js'
+import { NotifyFifo } from '../../src/daemon/notify-fifo.js'
 import { notifyArgs, pathIsSafe, ScriptRunner, STOP_SCRIPT_TIMEOUT_MS } from '../../src/daemon/notify.js'
 import { defaultScriptUser, resolveScriptUser } from '../../src/daemon/script-user.js'
 import { splitScriptWords } from '../../src/daemon/script-words.js'
@@ -136,13 +136,13 @@ t.test('notify_fifo: created 0644, lines readable, never blocks without a reader
   t.equal(statSync(path).mode & 0o777, 0o644)
   const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
   t.teardown(() => closeSync(reader))
-  t.ok(fifo.write(vrrpFifoLine('INSTANCE', 'VI_1', 'MASTER', 100)))
-  t.ok(fifo.write(vrrpFifoLine('GROUP', 'VG1', 'BACKUP', 0)))
+  t.ok(fifo.write('INSTANCE "VI_1" MASTER 100\n'))
+  t.ok(fifo.write('GROUP "VG1" BACKUP 0\n'))
   const buf = Buffer.alloc(256)
   const n = readSync(reader, buf)
   t.equal(buf.toString('utf8', 0, n), 'INSTANCE "VI_1" MASTER 100\nGROUP "VG1" BACKUP 0\n')
   const start = Date.now()
-  for (let i = 0; i < 3000; i++) fifo.write(vrrpFifoLine('INSTANCE', `VI_${i}`, 'BACKUP', 100))
+  for (let i = 0; i < 3000; i++) fifo.write(`INSTANCE "VI_${i}" BACKUP 100\n`)
   t.ok(fifo.dropped > 0, `a full pipe drops lines (${fifo.dropped})`)
   t.ok(Date.now() - start < 1000, 'and does not block')
   fifo.close()
