@@ -1,25 +1,9 @@
 /** VIP lines (§1.8.1), static_ipaddress, and one address in two places. */
 import t from 'tap'
-import { loadConfig } from '../../src/config/config.js'
-import { type Diagnostic, sortDiagnostics } from '../../src/config/diagnostics.js'
-import type { ConfigFiles } from '../../src/config/preprocess.js'
 import { formatAddress } from '../../src/config/vrrp/address.js'
+import { loadVrrp, problems } from '../helpers/config.js'
 
-function load(text: string) {
-  const files: ConfigFiles = {
-    read: (p) => {
-      if (p !== '/k.conf') throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' })
-      return text
-    },
-    glob: () => [],
-  }
-  const r = loadConfig('/k.conf', { configId: 'main', files, host: { interfaces: undefined } })
-  return { vrrp: r.config.vrrp, diags: r.diagnostics.list }
-}
-
-function problems(diags: readonly Diagnostic[]): [number | undefined, string, string][] {
-  return sortDiagnostics(diags).filter((d) => d.verdict !== 'none').map((d) => [d.pos?.line, d.severity, d.message])
-}
+const load = loadVrrp
 
 /** An instance whose VIP block starts on line 4 (its first entry on line 5). */
 function vips(lines: string[], block = 'virtual_ipaddress', more: string[] = []): string {

@@ -1,19 +1,10 @@
 /** Interfaces missing on the host: warnings on the line keepalived names, only when the host is known. */
 import t from 'tap'
-import { loadConfig } from '../../src/config/config.js'
 import { sortDiagnostics } from '../../src/config/diagnostics.js'
-import type { ConfigFiles } from '../../src/config/preprocess.js'
+import { loadText } from '../helpers/config.js'
 
 function load(text: string, interfaces: string[] | undefined) {
-  const files: ConfigFiles = {
-    read: (p) => {
-      if (p !== '/k.conf') throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' })
-      return text
-    },
-    glob: () => [],
-  }
-  const r = loadConfig('/k.conf', { configId: 'main', files, host: { interfaces: interfaces && new Set(interfaces) } })
-  return sortDiagnostics(r.diagnostics.list).filter((d) => d.host)
+  return sortDiagnostics(loadText(text, interfaces).diagnostics.list).filter((d) => d.host)
 }
 
 const text = [

@@ -3,27 +3,11 @@
  * vrrp_complete_instance(), with the line each diagnostic lands on.
  */
 import t from 'tap'
-import { loadConfig } from '../../src/config/config.js'
-import { type Diagnostic, sortDiagnostics } from '../../src/config/diagnostics.js'
-import type { ConfigFiles } from '../../src/config/preprocess.js'
+import { loadVrrp, problems } from '../helpers/config.js'
 
-function load(text: string, interfaces?: string[]) {
-  const files: ConfigFiles = {
-    read: (p) => {
-      if (p !== '/k.conf') throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' })
-      return text
-    },
-    glob: () => [],
-  }
-  const r = loadConfig('/k.conf', { configId: 'main', files, host: { interfaces: interfaces && new Set(interfaces) } })
-  return { vrrp: r.config.vrrp, diags: r.diagnostics.list }
-}
+const load = loadVrrp
 
-/** Diagnostics that count for the verdict, as [line, severity, message]. */
-function problems(diags: readonly Diagnostic[]): [number | undefined, string, string][] {
-  return sortDiagnostics(diags).filter((d) => d.verdict !== 'none').map((d) => [d.pos?.line, d.severity, d.message])
-}
-
+/** One vrrp_instance VI_1 on eth0 with VRID 51, the `body` lines and `extra` text before it. */
 function instance(body: string[], extra = ''): string {
   return [extra, 'vrrp_instance VI_1 {', '  interface eth0', '  virtual_router_id 51', ...body, '}'].filter((l) => l !== '').join('\n') + '\n'
 }

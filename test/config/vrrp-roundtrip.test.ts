@@ -2,19 +2,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { dumpConfig, loadConfig } from '../../src/config/config.js'
-import type { ConfigFiles } from '../../src/config/preprocess.js'
+import { dumpConfig } from '../../src/config/config.js'
+import { loadText } from '../helpers/config.js'
 
-function load(text: string) {
-  const files: ConfigFiles = {
-    read: (p) => {
-      if (p !== '/k.conf') throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' })
-      return text
-    },
-    glob: () => [],
-  }
-  return loadConfig('/k.conf', { configId: 'main', files, host: { interfaces: undefined } })
-}
+const load = (text: string) => loadText(text)
 
 type TestContext = Parameters<Parameters<typeof t.test>[0]>[0]
 

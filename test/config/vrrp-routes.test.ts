@@ -1,26 +1,11 @@
 /** Routes and rules (static and virtual), with keepalived 2.2.7's messages on the same lines. */
 import t from 'tap'
-import { loadConfig } from '../../src/config/config.js'
-import { type Diagnostic, sortDiagnostics } from '../../src/config/diagnostics.js'
-import type { ConfigFiles } from '../../src/config/preprocess.js'
+import { type Diagnostic } from '../../src/config/diagnostics.js'
 import { formatRoute } from '../../src/config/vrrp/routes.js'
 import { formatRule } from '../../src/config/vrrp/rules.js'
+import { loadVrrp, problems } from '../helpers/config.js'
 
-function load(text: string) {
-  const files: ConfigFiles = {
-    read: (p) => {
-      if (p !== '/k.conf') throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' })
-      return text
-    },
-    glob: () => [],
-  }
-  const r = loadConfig('/k.conf', { configId: 'main', files, host: { interfaces: undefined } })
-  return { vrrp: r.config.vrrp, diags: r.diagnostics.list }
-}
-
-function problems(diags: readonly Diagnostic[]): [number | undefined, string, string][] {
-  return sortDiagnostics(diags).filter((d) => d.verdict !== 'none').map((d) => [d.pos?.line, d.severity, d.message])
-}
+const load = loadVrrp
 
 /** `static_routes` with its first entry on line 2. */
 function block(keyword: string, lines: string[]): string {

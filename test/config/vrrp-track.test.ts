@@ -1,24 +1,8 @@
 /** vrrp_script, vrrp_track_process, track_file, tracker lists and sync groups. */
 import t from 'tap'
-import { loadConfig } from '../../src/config/config.js'
-import { type Diagnostic, sortDiagnostics } from '../../src/config/diagnostics.js'
-import type { ConfigFiles } from '../../src/config/preprocess.js'
+import { loadVrrp, problems } from '../helpers/config.js'
 
-function load(text: string) {
-  const files: ConfigFiles = {
-    read: (p) => {
-      if (p !== '/k.conf') throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' })
-      return text
-    },
-    glob: () => [],
-  }
-  const r = loadConfig('/k.conf', { configId: 'main', files, host: { interfaces: undefined } })
-  return { vrrp: r.config.vrrp, diags: r.diagnostics.list }
-}
-
-function problems(diags: readonly Diagnostic[]): [number | undefined, string, string][] {
-  return sortDiagnostics(diags).filter((d) => d.verdict !== 'none').map((d) => [d.pos?.line, d.severity, d.message])
-}
+const load = loadVrrp
 
 function instance(name: string, vrid: number, body: string[] = []): string[] {
   return [`vrrp_instance ${name} {`, '  interface eth0', `  virtual_router_id ${vrid}`, '  virtual_ipaddress {', `    10.0.0.${vrid}`, '  }', ...body, '}']
