@@ -196,7 +196,9 @@ t.test('corrected values are written as corrected', async (t) => {
 
 const SAMPLES = '/usr/share/doc/keepalived/samples'
 
-t.test("keepalived's samples survive dump and parse", { skip: !existsSync(SAMPLES) && 'no samples' }, async (t) => {
+// Debian's keepalived is installed by the test command (scripts/test.sh): without its samples this fails, it does not skip.
+t.test("keepalived's samples survive dump and parse", async (t) => {
+  t.ok(existsSync(SAMPLES), `keepalived's samples are at ${SAMPLES}`)
   for (const f of readdirSync(SAMPLES).filter((n) => n.startsWith('keepalived.conf.')).sort()) {
     const first = load(readFileSync(join(SAMPLES, f), 'utf8'))
     const canonical = dumpConfig(first.config)

@@ -102,7 +102,7 @@ export function createPair(t: TeardownHost): NamespacePair {
       [names.a, 'veth-a', '10.32.1.1', 'fd32::1'],
       [names.b, 'veth-b', '10.32.1.2', 'fd32::2'],
     ] as const
-    for (const [ns, ifname, v4, v6] of ends) {
+    for (const [ns, ifname] of ends) {
       // DAD would hold link-local and fd32:: addresses tentative for a second or more.
       must('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv6.conf.${ifname}.accept_dad=0`])
       must('ip', ['-n', ns, 'link', 'set', 'lo', 'up'])
