@@ -34,10 +34,16 @@ export type NetErrorCode =
   | 'KA_NET_CLOSED'
   /** The kernel rejected an rtnetlink request (errno says why). */
   | 'KA_NET_NETLINK'
-  /** An rtnetlink request got no answer in time. */
+  /** A netlink request (rtnetlink, IPVS) got no answer in time. */
   | 'KA_NET_TIMEOUT'
   /** setns(2) or opening a namespace file failed. */
   | 'KA_NET_NAMESPACE'
+  /** The kernel has no generic netlink family "IPVS" (no IPVS in this kernel, or ip_vs not loaded). */
+  | 'KA_NET_IPVS_UNAVAILABLE'
+  /** The kernel rejected an IPVS request (errno says why: EEXIST, ENOENT, EINVAL, ESRCH …). */
+  | 'KA_NET_IPVS'
+  /** A value a kernel message cannot carry (out of range, name too long). */
+  | 'KA_NET_INVALID_ARGUMENT'
 
 /** An errno as the kernel gave it: the positive number and its symbolic name. */
 export interface Errno {

@@ -26,3 +26,6 @@ export { createVmac, deleteVmac, vrrpMac, type VmacResult, type VmacSpec } from 
 export { interfaceSysctlPath, readInterfaceSysctl, writeInterfaceSysctl } from './sysctl.js'
 export { withNetworkNamespace, namedNamespacePath } from './netns.js'
 export { addressBytes, addressText, addressFamily, isMulticast, macBytes, macText } from './ip-address.js'
+export { openIpvs, type IpvsClient, type IpvsOptions } from './ipvs.js'
+export * from './ipvs-types.js'
+export { connectStream } from './stream-probe.js'
