@@ -10,11 +10,29 @@ command -v keepalived >/dev/null || need_apt+=(keepalived)
 command -v ip >/dev/null || need_apt+=(iproute2)
 # The VRRP lab's client resolves VIPs with ping (IPv4 and IPv6).
 command -v ping >/dev/null || need_apt+=(iputils-ping)
+# The IPVS tests boot Debian's kernel under qemu (test/helpers/vm.ts,
+# scripts/vm/): this machine's kernel has no IPVS. A kernel counts only with
+# its modules; busybox must be the static one (it is the VM's initramfs);
+# xz unpacks the kernel image, kmod's modprobe loads modules in the guest.
+kernel_ok=false
+for image in /boot/vmlinuz-*-amd64; do
+  case $image in *-cloud-amd64) continue ;; esac # no 9p in the cloud kernel
+  [ -e "$image" ] && [ -e "/lib/modules/${image#/boot/vmlinuz-}/modules.dep" ] && kernel_ok=true
+done
+$kernel_ok || need_apt+=(linux-image-amd64)
+command -v qemu-system-x86_64 >/dev/null || need_apt+=(qemu-system-x86)
+{ [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || need_apt+=(busybox-static)
+command -v ipvsadm >/dev/null || need_apt+=(ipvsadm)
+command -v tcpdump >/dev/null || need_apt+=(tcpdump)
+command -v xz >/dev/null || need_apt+=(xz-utils)
+command -v modprobe >/dev/null || need_apt+=(kmod)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # INITRD=No: the kernel is booted with the tests' own initramfs, so its
+  # postinst hook (/etc/kernel/postinst.d/initramfs-tools) need not build one.
+  INITRD=No apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
 echo "== npm ci"
