@@ -51,6 +51,8 @@ export interface RunOptions {
   readonly args?: readonly string[]
   /** No timeout when absent (notify scripts are fire-and-forget in keepalived). */
   readonly timeoutMs?: number
+  /** Abort: the script's process group gets SIGTERM, then SIGKILL (a MISC_CHECK whose checker was removed or stopped). */
+  readonly signal?: AbortSignal
 }
 
 /** The four words the generic `notify` script gets after its own (reference §5.15). */
@@ -150,8 +152,16 @@ export class ScriptRunner {
           timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), KILL_GRACE_MS))
         }, opts.timeoutMs))
       }
+      const onAbort = (): void => {
+        if (pid === undefined) return
+        killGroup(pid, 'SIGTERM')
+        timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), KILL_GRACE_MS))
+      }
+      if (opts.signal?.aborted) onAbort()
+      else opts.signal?.addEventListener('abort', onAbort, { once: true })
       const finish = (outcome: ScriptOutcome): void => {
         for (const t of timers) clearTimeout(t)
+        opts.signal?.removeEventListener('abort', onAbort)
         if (pid !== undefined) this.groups.delete(pid)
         resolve(outcome)
       }
