@@ -1,7 +1,8 @@
 /**
- * The subsystems this build can run: VRRP (src/vrrp/runtime.ts).
- * Checkers (IPVS and health checks) come with their own issue.
+ * The subsystems this build can run: VRRP (src/vrrp/runtime.ts) and the
+ * checkers with the IPVS table (src/check/runtime.ts).
  */
+import { createCheckerRuntime } from '../check/runtime.js'
 import { createVrrpRuntime } from '../vrrp/runtime.js'
 import type { SubsystemRegistry } from './subsystem.js'
 
@@ -9,5 +10,6 @@ import type { SubsystemRegistry } from './subsystem.js'
 export function builtinSubsystems(): SubsystemRegistry {
   return {
     vrrp: createVrrpRuntime,
+    checkers: createCheckerRuntime,
   }
 }

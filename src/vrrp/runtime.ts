@@ -12,7 +12,7 @@ import { ScriptRunner } from '../daemon/notify.js'
 import type { Subsystem, SubsystemContext } from '../daemon/subsystem.js'
 import {
   linkLocalIpv6, listAddresses, listLinks, NetError, type NetworkEventWatcher, openPacketSocket, openRtnetlink,
-  openVrrpSocket, type PacketSocket, primaryIpv4, type ReceivedVrrp, type Rtnetlink, type VrrpSocket, watchNetworkEvents,
+  openIpvs, openVrrpSocket, type PacketSocket, primaryIpv4, type ReceivedVrrp, type Rtnetlink, type VrrpSocket, watchNetworkEvents,
 } from '../net/index.js'
 import { checkAdvert, countAdvertCheck, emptyStats, type VrrpStats } from './advert-check.js'
 import type { InstanceAction, InstanceEvent } from './instance-types.js'
@@ -26,6 +26,7 @@ import { Notifier } from './notifier.js'
 import { unsupportedWarnings } from './unsupported.js'
 import { LiveTrackers } from './trackers.js'
 import { VmacSetup } from './vmac-setup.js'
+import { LvsSyncDaemon } from './sync-daemon.js'
 import { evaluateTracking, instanceTrackers, type TrackedItem, type TrackingResult, trackingEvents } from './tracking.js'
 import { loneInstance, syncedInstances, type Unit, type UnitAction } from './unit.js'
 
@@ -67,6 +68,7 @@ export class VrrpRuntime implements Subsystem {
   /** Each sync group's notify scripts (they are on no instance). */
   private readonly syncGroupScripts = new Map<string, NotifyScripts>()
   private vmacs: VmacSetup | undefined
+  private syncDaemon: LvsSyncDaemon | undefined
   private stopping = false
 
   constructor(private readonly ctx: SubsystemContext) {}
@@ -113,6 +115,16 @@ export class VrrpRuntime implements Subsystem {
       const unit = loneInstance(params.get(inst.name)!)
       unitOf.set(inst.name, unit)
       this.units.push(unit)
+    }
+
+    const sync = config.global.lvsSyncDaemon
+    if (sync) {
+      const ipvs = await openIpvs()
+      if (ipvs instanceof NetError) log.error(`IPVS: Can't initialize ipvs: ${ipvs.message} - lvs_sync_daemon disabled`)
+      else {
+        this.syncDaemon = new LvsSyncDaemon(sync, ipvs, log)
+        void this.syncDaemon.start()
+      }
     }
 
     this.vmacs = new VmacSetup(nl, log)
@@ -171,6 +183,7 @@ export class VrrpRuntime implements Subsystem {
       for (const member of unit.members) if (this.instances.has(member)) this.dispatch(unit, member, { type: 'stop', now })
     }
     await this.work
+    await this.syncDaemon?.stop()
     await this.notifier?.close()
     this.runner?.killAll()
     this.watcher?.close()
@@ -375,6 +388,7 @@ export class VrrpRuntime implements Subsystem {
         return this.enqueue(async () => this.announceSource(live))
       case 'notify':
         this.notifier?.transition(inst, 'INSTANCE', inst.name, action.state, action.priority)
+        if (this.syncDaemon?.instance === inst.name) void this.syncDaemon.transition(action.state)
         return
       case 'notifyEvent':
         this.notifier?.masterRxLowerPriority(inst.name, action.priority)
