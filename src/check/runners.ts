@@ -74,3 +74,19 @@ export function runnersFor(checker: Checker, rs: RealServer, vs: VirtualServer, 
       return []
   }
 }
+
+/** The body keepalived's checker puts in a real server's mail (each check_*.c's smtp_alert call). */
+export function checkerMailBody(kind: string, up: boolean): string {
+  const word = up ? 'succeed' : 'failed'
+  switch (kind) {
+    case 'TCP_CHECK': return `=> TCP CHECK ${word} on service <=`
+    case 'UDP_CHECK': return `=> UDP CHECK ${word} on service <=`
+    case 'MISC_CHECK': return `=> MISC CHECK ${word} on service <=`
+    case 'FILE_CHECK': return `=> FILE CHECK ${word} on service <=`
+    case 'PING_CHECK': return `=> PING CHECK ${word} on service <=`
+    case 'DNS_CHECK': return `=> DNS_CHECK: ${word} on service <=`
+    case 'HTTP_GET':
+    case 'SSL_GET': return up ? '=> CHECK succeed on service <=' : '=> CHECK failed on service : HTTP request failed <='
+    default: return `=> CHECK ${word} on service <=`
+  }
+}

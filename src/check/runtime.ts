@@ -15,6 +15,9 @@ import { performance } from 'node:perf_hooks'
 import type { Config } from '../config/config.js'
 import type { VirtualServer } from '../config/lvs/model.js'
 import { ScriptRunner } from '../daemon/notify.js'
+import { NotifyFifo } from '../daemon/notify-fifo.js'
+import { SmtpAlerter } from '../daemon/smtp-alert.js'
+import { quorumMailBody, smtpConfigured } from '../daemon/smtp-message.js'
 import type { Subsystem, SubsystemContext } from '../daemon/subsystem.js'
 import { desiredTable, type Owned, ownedOf, rsText, vsText } from '../ipvs/desired.js'
 import { KernelTable } from '../ipvs/apply.js'
@@ -23,7 +26,8 @@ import {
 } from '../net/index.js'
 import { type CheckerStatus, type Clock, CheckScheduler, type Timer } from './scheduler.js'
 import { type PoolChange, VirtualServerPool, type VirtualServerStatus } from './virtual-server.js'
-import { runnersFor } from './runners.js'
+import { checkerMailBody, runnersFor } from './runners.js'
+import type { CheckerRunner } from './probe.js'
 
 /** One virtual server at run time. */
 interface LiveVs {
@@ -52,6 +56,9 @@ export class CheckerRuntime implements Subsystem {
   private table: KernelTable | undefined
   private scheduler: CheckScheduler | undefined
   private scripts: ScriptRunner | undefined
+  private fifo: NotifyFifo | undefined
+  private smtp: SmtpAlerter | undefined
+  private readonly runners = new Map<string, { runner: CheckerRunner; rsIndex: number }>()
   private watcher: NetworkEventWatcher | undefined
   private config: Config | undefined
   private readonly vss: LiveVs[] = []
@@ -88,6 +95,9 @@ export class CheckerRuntime implements Subsystem {
     if (dump instanceof NetError) log.error(`IPVS: cannot read the current table: ${dump.message}`)
     else this.table.load(dump)
 
+    const fifo = g.lvsNotifyFifo ?? g.notifyFifo
+    if (fifo) this.fifo = NotifyFifo.open(fifo.path, log, fifo === g.lvsNotifyFifo ? 'lvs_' : '')
+    if (smtpConfigured(g)) this.smtp = new SmtpAlerter({ global: g, log })
     // Debian's keepalived is built with BFD and says so at every checker start.
     log.info('Activating BFD healthchecker')
     this.scripts = new ScriptRunner({ log, scriptUser: g.scriptUser, enableScriptSecurity: g.enableScriptSecurity })
@@ -95,7 +105,7 @@ export class CheckerRuntime implements Subsystem {
       clock: this.deps.clock ?? realClock,
       random: this.deps.random ?? Math.random,
       log: (line) => log.info(line),
-      onTransition: (id, up) => this.changed(id, (vs) => vs.pool.checkerVerdict(id, up)),
+      onTransition: (id, up) => this.transition(id, up),
       onWeight: (id, weight) => this.changed(id, (vs) => vs.pool.checkerWeight(id, weight)),
     })
 
@@ -120,7 +130,8 @@ export class CheckerRuntime implements Subsystem {
       }
       this.vss.push(live)
       for (const id of live.checkerIds) this.vsOfChecker.set(id, live)
-      this.report(pool.start())
+      realServers.forEach((rs, j) => { for (const r of rs.runners) this.runners.set(r.id, { runner: r, rsIndex: j }) })
+      this.report(pool.start(), live, true)
       this.dirty.add(live)
       pending.push({ vs: live, runners: realServers.flatMap((rs) => rs.runners) })
     })
@@ -139,7 +150,7 @@ export class CheckerRuntime implements Subsystem {
     this.watcher?.close()
     this.scheduler?.stop()
     await this.work
-    for (const vs of this.vss) this.report(vs.pool.shutdown())
+    for (const vs of this.vss) this.report(vs.pool.shutdown(), vs)
     const ipvs = this.ipvs
     if (ipvs && this.table && !this.ctx.options.dontReleaseIpvs) {
       if (this.config?.global.lvsFlushOnStop) {
@@ -154,6 +165,8 @@ export class CheckerRuntime implements Subsystem {
       if (r instanceof NetError) this.ctx.log.error('Failed to set ipvs timeouts')
     }
     this.scripts?.killAll()
+    this.fifo?.close()
+    this.smtp?.close()
     ipvs?.close()
   }
 
@@ -183,18 +196,41 @@ export class CheckerRuntime implements Subsystem {
     else this.savedTimeouts = old
   }
 
+  /** A checker went up or down: the pool first, then keepalived's per-checker mail (smtp_alert on the real server). */
+  private transition(id: string, up: boolean): void {
+    const vs = this.vsOfChecker.get(id)
+    const entry = this.runners.get(id)
+    if (!vs || !entry || this.stopping) return
+    const aliveBefore = vs.pool.status().realServers[entry.rsIndex]?.alive
+    this.changed(id, (v) => v.pool.checkerVerdict(id, up))
+    const aliveNow = vs.pool.status().realServers[entry.rsIndex]?.alive ?? up
+    const rs = vs.config.realServers[entry.rsIndex]!
+    this.smtp?.realServer(entry.runner.target.text, entry.runner.target.vsText, aliveNow, checkerMailBody(entry.runner.kind, up), rs.smtpAlert, aliveBefore !== aliveNow)
+  }
+
   /** A checker's verdict or weight changed: log, run scripts, and push the virtual server's pool. */
   private changed(id: string, step: (vs: LiveVs) => PoolChange): void {
     const vs = this.vsOfChecker.get(id)
     if (!vs || this.stopping) return
-    this.report(step(vs))
+    this.report(step(vs), vs)
     this.dirty.add(vs)
     this.flush()
   }
 
-  private report(change: PoolChange): void {
+  private report(change: PoolChange, vs?: LiveVs, init = false): void {
     for (const line of change.lines) this.ctx.log.info(line)
     for (const event of change.events) {
+      // reference §5.16: `RS [rs] [vs] UP|DOWN`, `VS [vs] UP|DOWN`.
+      const state = event.up ? 'UP' : 'DOWN'
+      this.fifo?.write(event.kind === 'real-server' ? `RS ${event.rs} ${event.vs} ${state}\n` : `VS ${event.vs} ${state}\n`)
+      if (event.kind === 'virtual-server' && vs && this.smtp) {
+        const { quorum, hysteresis } = vs.config
+        const body = quorumMailBody({
+          up: event.up, init, stopping: event.stopping, quorum, hysteresis,
+          threshold: event.up ? quorum + hysteresis : quorum - hysteresis, weightSum: vs.pool.status().weightSum,
+        })
+        this.smtp.virtualServer(event.vs, event.up, body, vs.config.smtpAlert)
+      }
       if (!event.script || !this.scripts) continue
       const prepared = this.scripts.prepare(event.script)
       if (prepared) void this.scripts.run(prepared, event.stopping ? { timeoutMs: 1000 } : {})

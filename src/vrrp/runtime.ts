@@ -27,6 +27,8 @@ import { unsupportedWarnings } from './unsupported.js'
 import { LiveTrackers } from './trackers.js'
 import { VmacSetup } from './vmac-setup.js'
 import { LvsSyncDaemon } from './sync-daemon.js'
+import { SmtpAlerter } from '../daemon/smtp-alert.js'
+import { smtpConfigured } from '../daemon/smtp-message.js'
 import { evaluateTracking, instanceTrackers, type TrackedItem, type TrackingResult, trackingEvents } from './tracking.js'
 import { loneInstance, syncedInstances, type Unit, type UnitAction } from './unit.js'
 
@@ -69,6 +71,9 @@ export class VrrpRuntime implements Subsystem {
   private readonly syncGroupScripts = new Map<string, NotifyScripts>()
   private vmacs: VmacSetup | undefined
   private syncDaemon: LvsSyncDaemon | undefined
+  private smtp: SmtpAlerter | undefined
+  /** Each sync group's resolved smtp_alert. */
+  private readonly syncGroupMail = new Map<string, boolean>()
   private stopping = false
 
   constructor(private readonly ctx: SubsystemContext) {}
@@ -76,7 +81,11 @@ export class VrrpRuntime implements Subsystem {
   async start(config: Config): Promise<void> {
     const log = this.ctx.log
     this.global = config.global
-    for (const g of config.vrrp.syncGroups) this.syncGroupScripts.set(g.name, g)
+    for (const g of config.vrrp.syncGroups) {
+      this.syncGroupScripts.set(g.name, g)
+      this.syncGroupMail.set(g.name, g.smtpAlert)
+    }
+    if (smtpConfigured(config.global)) this.smtp = new SmtpAlerter({ global: config.global, log })
     const nl = openRtnetlink()
     if (nl instanceof NetError) return this.fatal(`Unable to open netlink: ${nl.message}`)
     this.nl = nl
@@ -185,6 +194,7 @@ export class VrrpRuntime implements Subsystem {
     await this.work
     await this.syncDaemon?.stop()
     await this.notifier?.close()
+    this.smtp?.close()
     this.runner?.killAll()
     this.watcher?.close()
     for (const s of this.sockets.values()) s.close()
@@ -389,6 +399,7 @@ export class VrrpRuntime implements Subsystem {
       case 'notify':
         this.notifier?.transition(inst, 'INSTANCE', inst.name, action.state, action.priority)
         if (this.syncDaemon?.instance === inst.name) void this.syncDaemon.transition(action.state)
+        this.smtp?.vrrpInstance(inst.name, action.state, inst.smtpAlert)
         return
       case 'notifyEvent':
         this.notifier?.masterRxLowerPriority(inst.name, action.priority)
@@ -457,6 +468,7 @@ export class VrrpRuntime implements Subsystem {
   private groupNotify(unit: Unit, action: GroupNotifyAction): void {
     const scripts = unit.group === undefined ? undefined : this.syncGroupScripts.get(unit.group)
     if (scripts) this.notifier?.transition(scripts, 'GROUP', unit.group!, action.state, 0)
+    if (unit.group !== undefined) this.smtp?.vrrpGroup(unit.group, action.state, this.syncGroupMail.get(unit.group))
   }
 
 }

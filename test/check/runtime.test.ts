@@ -219,3 +219,93 @@ virtual_server 10.0.0.1 80 {
   t.match(logging.texts('Keepalived_healthcheckers')[1], /^IPVS: Can't initialize ipvs: the kernel has no IPVS/)
   t.same(stops, [])
 })
+
+/** A minimal SMTP server that keeps each message's DATA. */
+function smtpServer(): Promise<{ server: Server; port: number; messages: string[] }> {
+  const messages: string[] = []
+  const server = createServer((c) => {
+    let data: string | undefined
+    let buffer = ''
+    c.write('220 test ESMTP\r\n')
+    c.on('data', (chunk) => {
+      buffer += chunk.toString('latin1')
+      for (;;) {
+        if (data !== undefined) {
+          const end = buffer.indexOf('\r\n.\r\n')
+          if (end < 0) return
+          messages.push(data + buffer.slice(0, end))
+          buffer = buffer.slice(end + 5)
+          data = undefined
+          c.write('250 queued\r\n')
+          continue
+        }
+        const nl = buffer.indexOf('\r\n')
+        if (nl < 0) return
+        const line = buffer.slice(0, nl)
+        buffer = buffer.slice(nl + 2)
+        if (line === 'DATA') {
+          data = ''
+          c.write('354 go ahead\r\n')
+        } else if (line === 'QUIT') {
+          c.end('221 bye\r\n')
+        } else c.write('250 ok\r\n')
+      }
+    })
+  })
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: portOf(server), messages })))
+}
+
+t.test('smtp_alert: a real server going down mails the checker\'s text; the LVS notify FIFO gets RS and VS lines', async (t) => {
+  const smtp = await smtpServer()
+  const a = await listen()
+  const pa = portOf(a)
+  const { mkdtempSync, openSync, readSync, rmSync, constants } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const dir = mkdtempSync(join(tmpdir(), 'kats-chk-rt-'))
+  const fifoPath = join(dir, 'lvs.fifo')
+  const config = conf(`
+global_defs {
+    router_id r1
+    notification_email {
+        ops@example.com
+    }
+    notification_email_from lb@example.com
+    smtp_server 127.0.0.1 ${smtp.port}
+    lvs_notify_fifo ${fifoPath}
+}
+virtual_server 10.0.0.1 80 {
+    delay_loop 0.3
+    protocol TCP
+    real_server 127.0.0.1 ${pa} {
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+}
+`)
+  const ipvs = fakeIpvs()
+  const logging = captureLogging()
+  const rt = new CheckerRuntime(context(logging, []), { openIpvs: () => Promise.resolve(ipvs.client), random: () => 0 })
+  t.teardown(async () => {
+    await rt.stop()
+    smtp.server.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  await rt.start(config)
+  const reader = openSync(fifoPath, constants.O_RDONLY | constants.O_NONBLOCK)
+  await close(a)
+  await waitFor('the mail', () => smtp.messages.length > 0)
+  const mail = smtp.messages[0]!
+  t.match(mail, `Subject: [r1] Realserver [127.0.0.1]:tcp:${pa} of virtual server [10.0.0.1]:tcp:80 - DOWN\r\n`)
+  t.match(mail, '\r\n=> TCP CHECK failed on service <=\r\n')
+  t.match(mail, 'From: lb@example.com\r\n')
+  await waitFor('quorum lost', () => logging.texts().some((l) => l.startsWith('Lost quorum')))
+  const buf = Buffer.alloc(4096)
+  const n = readSync(reader, buf, 0, buf.length, null)
+  const lines = buf.subarray(0, n).toString().split('\n').filter((l) => l !== '')
+  t.same(lines, [`VS [10.0.0.1]:tcp:80 UP`, `RS [127.0.0.1]:tcp:${pa} [10.0.0.1]:tcp:80 DOWN`, `VS [10.0.0.1]:tcp:80 DOWN`],
+    'quorum up at start, then the real server and the quorum down')
+  t.equal(smtp.messages.length, 1, 'the virtual server mails nothing (its smtp_alert defaults to off)')
+})
