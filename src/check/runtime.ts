@@ -171,7 +171,7 @@ export class CheckerRuntime implements Subsystem {
   }
 
   /** For status and tests: each virtual server's pool and each checker's last result. */
-  status(): { virtualServers: VirtualServerStatus[]; checkers: Map<string, CheckerStatus> } {
+  poolStatus(): { virtualServers: VirtualServerStatus[]; checkers: Map<string, CheckerStatus> } {
     const checkers = new Map<string, CheckerStatus>()
     for (const id of this.vsOfChecker.keys()) {
       const s = this.scheduler?.status(id)

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/config.js'
 import type { Logger } from '../log/logger.js'
+import type { CheckersStatus, VrrpStateName, VrrpStatus } from '../status/types.js'
 
 export type SubsystemRole = 'vrrp' | 'checkers'
 
@@ -41,10 +42,28 @@ export interface SubsystemContext {
  * errors, `dumpData` on SIGUSR1, `dumpStats` on SIGUSR2, and `stop` once on
  * SIGTERM/SIGINT (bounded by the shell: 5 s, keepalived's child_wait_time).
  */
+/**
+ * What a restarted child is told about the one that died (reference §3.4
+ * respawn): the VRRP states it last reported, so a healthy MASTER resumes as
+ * MASTER (VIPs kept, no flap); the checker side adopts the kernel's table
+ * as it stands.
+ */
+export interface StartHints {
+  /** True when this start replaces a child that died. */
+  readonly respawn: boolean
+  /** VRRP: each instance's last state reported by the previous child. */
+  readonly vrrpStates?: Readonly<Record<string, VrrpStateName>>
+}
+
 export interface Subsystem {
-  start(config: Config): Promise<void>
+  start(config: Config, hints?: StartHints): Promise<void>
   stop(): Promise<void>
+  /** SIGHUP with a configuration that loaded without fatal errors: apply only the difference. */
   reload?(config: Config): Promise<void>
+  /** For `keepalived-ts status`, metrics and dumps. */
+  status?(): VrrpStatus | CheckersStatus
+  /** VRRP: called on every instance state change (the shell forwards it to the parent for respawn hints). */
+  onStateChange?(listener: (instance: string, state: VrrpStateName) => void): void
   /** SIGUSR1: keepalived writes /tmp/keepalived.data (VRRP) or /tmp/keepalived_check.data. */
   dumpData?(): void
   /** SIGUSR2: keepalived writes /tmp/keepalived.stats. */
