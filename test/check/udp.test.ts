@@ -5,11 +5,8 @@
  * min/max reply lengths — with keepalived's lines and default payload.
  */
 import t from 'tap'
-import { spawnSync } from 'node:child_process'
 import { createSocket } from 'node:dgram'
-import { NetError } from '../../src/net/errors.js'
-import { namedNamespacePath, withNetworkNamespace } from '../../src/net/netns.js'
-import { guardCleanup } from '../helpers/cleanup.js'
+import { deadHostNamespace } from '../helpers/dead-host.js'
 import type { UdpCheck } from '../../src/config/lvs/model.js'
 import type { CheckTarget, ProbeOutcome } from '../../src/check/probe.js'
 import { createUdpCheckRunner, keepalivedFill, parseHexString, replyMatches, udpLines } from '../../src/check/udp.js'
@@ -157,38 +154,6 @@ t.test('connect_ip / connect_port default to the real server; bind failure fails
   t.same({ ok: bound.ok, failure: bound.failure }, { ok: false, failure: undefined })
 })
 
-/**
- * A namespace of our own (kats-chk-…, 10.41.0.0/16) where `deadHost` sits on
- * a veth subnet with nobody behind it, and ARP gives up after one 100 ms probe:
- * the kernel then answers our datagrams with ICMP host unreachable.
- */
-function deadHostNamespace(tag: string, subnet: number): { name: string; deadHost: string; enter<T>(fn: () => T): T } {
-  const name = `kats-chk-${process.pid}-${tag}`
-  const ip = (...args: string[]): void => {
-    const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 })
-    if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`)
-  }
-  const remove = guardCleanup(() => void spawnSync('ip', ['netns', 'del', name]))
-  spawnSync('ip', ['netns', 'del', name])
-  ip('netns', 'add', name)
-  t.teardown(remove)
-  // The host-unreachable error is an ICMP message from our own address to our own address: it needs lo.
-  ip('-n', name, 'link', 'set', 'lo', 'up')
-  ip('-n', name, 'link', 'add', 'kchk0', 'type', 'veth', 'peer', 'name', 'kchk1')
-  ip('-n', name, 'addr', 'add', `10.41.${subnet}.1/24`, 'dev', 'kchk0')
-  ip('-n', name, 'link', 'set', 'kchk0', 'up')
-  ip('-n', name, 'link', 'set', 'kchk1', 'up')
-  ip('netns', 'exec', name, 'sysctl', '-qw', 'net.ipv4.neigh.kchk0.mcast_solicit=1', 'net.ipv4.neigh.kchk0.retrans_time_ms=100')
-  return {
-    name,
-    deadHost: `10.41.${subnet}.2`,
-    enter<T>(fn: () => T): T {
-      const r = withNetworkNamespace(namedNamespacePath(name), fn)
-      if (r instanceof NetError) throw r
-      return r
-    },
-  }
-}
 
 t.test('a dead host fails a UDP_CHECK even without require_reply (ICMP host unreachable); DNS_CHECK times out, as keepalived\'s', async (t) => {
   const ns = deadHostNamespace('udp', 9)
