@@ -4,8 +4,9 @@ import {
   flagKeyword, intKeyword, ipKeyword, keptKeyword, type KeywordSpec, listKeyword, noBlock, scriptKeyword, stringKeyword, timerKeyword,
 } from '../schema.js'
 import type { Statement } from '../tree.js'
-import { arg, type BuildContext, noExtraArgs, quoteWord, readInt, readIp, readPort, wordPos } from '../values.js'
+import { arg, badValue, type BuildContext, noExtraArgs, quoteWord, readInt, readIp, readPort, wordPos } from '../values.js'
 import { emptyGlobalDefs, type GlobalDefs, type NotifyFifo, type SyncDaemon } from './model.js'
+import { listenAddressText, parseListenAddress } from '../../status/listen-address.js'
 
 type G = { -readonly [K in keyof GlobalDefs]: GlobalDefs[K] }
 
@@ -136,6 +137,27 @@ const vrrpVersion: KeywordSpec<G> = {
   },
 }
 
+/**
+ * `metrics_address ADDRESS:PORT` — keepalived-ts only, not a keepalived
+ * keyword (keepalived's -t reports "Unknown keyword 'metrics_address'" and exits 5),
+ * serve Prometheus text at /metrics there.
+ */
+const metricsAddress: KeywordSpec<G> = {
+  name: 'metrics_address', tier: 2,
+  parse(stmt, g, ctx) {
+    if (!noBlock(stmt, ctx)) return
+    const word = arg(stmt, ctx, 0, 'ADDRESS:PORT (keepalived-ts only)')
+    if (!word) return
+    const parsed = parseListenAddress(word.text)
+    if (typeof parsed === 'string') badValue(stmt, ctx, word, parsed)
+    else g.metricsAddress = { host: parsed.host, port: parsed.port }
+    noExtraArgs(stmt, ctx, 1)
+  },
+  dump(g, out) {
+    if (g.metricsAddress) out.line('metrics_address', listenAddressText(g.metricsAddress))
+  },
+}
+
 const T3_GLOBAL = [
   'smtp_alert_vrrp_x', 'no_email_faults', 'vrrp_garp_extra_if', 'vrrp_vmac_garp_intvl', 'vrrp_iptables', 'vrrp_ipsets',
   'nftables', 'nftables_priority', 'nftables_counters', 'nftables_ifindex', 'nftables_ipvs', 'nftables_ipvs_priority',
@@ -200,6 +222,7 @@ export const globalDefsSchema: BlockSchema<G> = {
     fifoKeyword('lvs_notify_fifo', 'lvsNotifyFifo'),
     scriptKeyword('startup_script', 'startupScript', { tier: 3 }),
     scriptKeyword('shutdown_script', 'shutdownScript', { tier: 3 }),
+    metricsAddress,
     ...T3_GLOBAL.map((k) => keptKeyword<G>(k)),
   ],
   misplaced: {

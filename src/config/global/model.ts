@@ -71,8 +71,19 @@ export interface GlobalDefs {
   readonly defaultInterface: string | undefined
   readonly startupScript: ScriptSpec | undefined
   readonly shutdownScript: ScriptSpec | undefined
+  /**
+   * keepalived-ts only (not a keepalived keyword): `metrics_address ADDRESS:PORT`,
+   * where the Prometheus text is served; off when absent.
+   */
+  readonly metricsAddress: MetricsAddress | undefined
   /** T3 keywords, kept as written. */
   readonly unsupported: readonly RawStatement[]
+}
+
+/** keepalived-ts only: the Prometheus listen address (an IP literal and a port). */
+export interface MetricsAddress {
+  readonly host: string
+  readonly port: number
 }
 
 export function emptyGlobalDefs(): GlobalDefs {
@@ -88,6 +99,6 @@ export function emptyGlobalDefs(): GlobalDefs {
     vrrpCheckUnicastSrc: undefined, vrrpSkipCheckAdvAddr: undefined, vrrpStrict: undefined, vrrpStartupDelay: undefined,
     scriptUser: undefined, enableScriptSecurity: undefined, notifyFifo: undefined, vrrpNotifyFifo: undefined,
     lvsNotifyFifo: undefined, defaultInterface: undefined, startupScript: undefined, shutdownScript: undefined,
-    unsupported: [],
+    metricsAddress: undefined, unsupported: [],
   }
 }
