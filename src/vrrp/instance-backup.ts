@@ -32,6 +32,7 @@ export function backupReceive(w: Work, ev: AdvertEvent): void {
     act(w, { type: 'stat', counter: 'priorityZeroReceived' })
     log(w, 'Backup received priority 0 advertisement', true)
     s.msDownTimer = currentSkew(w)
+    s.downReason = `priority 0 advert from ${ev.from}`
   } else if (accepts(w, ev)) {
     if (p.version === 3 && s.masterAdverInt !== ev.adverInt) {
       // RFC 5798 §6.4.2: a v3 backup adopts the master's advertised interval.
@@ -41,6 +42,7 @@ export function backupReceive(w: Work, ev: AdvertEvent): void {
     s.msDownTimer = currentMasterDown(w)
     s.masterAddress = ev.from
     s.masterPriority = ev.priority
+    s.downReason = undefined
     if (p.preemptDelay) {
       if (ev.priority >= s.effectivePriority) {
         if (s.preemptAt !== undefined) {
@@ -57,6 +59,7 @@ export function backupReceive(w: Work, ev: AdvertEvent): void {
   } else {
     log(w, `received lower priority (${ev.priority}) advert from ${ev.from} - discarding`)
     s.masterAddress = ev.from
+    s.downReason = `preempting lower priority master ${ev.from}`
     // Keep the running timer: what is left of it becomes the down timer.
     const left = (s.deadlines.masterDown ?? now) - now
     s.msDownTimer = Math.max(0, left)

@@ -11,7 +11,7 @@ import { act, cancelGarps, currentMasterDown, log, ms, resetSands, type Work } f
 import { OWNER_PRIORITY, STOP_PRIORITY } from './timers.js'
 
 /** The `%sing` lines of vrrp_handle_ipaddress / _iproutes / _iprules and the firewall, in keepalived's order. */
-function addressLines(w: Work, verb: 'setting' | 'removing'): string[] {
+export function addressLines(w: Work, verb: 'setting' | 'removing'): string[] {
   const p = w.s.params
   const vips = [
     ...(p.vipCount ? [`${verb} VIPs.`] : []),
@@ -60,6 +60,7 @@ export function gotoMaster(w: Work): boolean {
   }
   s.state = 'MASTER'
   s.preemptAt = undefined
+  s.downReason = undefined
   resetSands(w)
   masterTransmit(w)
   return true
@@ -105,6 +106,7 @@ export function leaveMaster(w: Work, to: 'BACKUP' | 'FAULT', sendPriorityZero: b
   if (to === 'BACKUP') {
     log(w, 'Entering BACKUP STATE')
     s.preemptAt = undefined
+    s.downReason = undefined
   } else {
     log(w, 'Entering FAULT STATE')
     act(w, { type: 'sendAdvert', priority: STOP_PRIORITY })

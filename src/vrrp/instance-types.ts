@@ -50,6 +50,12 @@ export interface InstanceState {
   readonly masterPriority: number | undefined
   /** With `vrrp_startup_delay`: backup timers start no earlier than this. */
   readonly startupUntil: number | undefined
+  /**
+   * BACKUP: why the running master-down timer would make us MASTER when it
+   * expires, if not plain silence (a priority-0 advert, a lower priority we
+   * preempt, the address owner starting); the transition's reason.
+   */
+  readonly downReason: string | undefined
 }
 
 /** Start the instance: what INIT does in keepalived's vrrp_init_state(). */
@@ -110,6 +116,8 @@ export interface SyncEvent {
   readonly type: 'sync'
   readonly now: number
   readonly state: 'MASTER' | 'BACKUP' | 'FAULT'
+  /** The group's name, for the transition's reason. */
+  readonly group?: string
 }
 
 /** Shutdown: a MASTER sends priority 0 and releases its VIPs; every instance notifies STOP. */
@@ -118,8 +126,45 @@ export interface StopEvent {
   readonly now: number
 }
 
+/**
+ * Instead of `start`, after the VRRP process was restarted (respawn) while
+ * this instance was MASTER: take MASTER at once — an advert now, the VIPs
+ * re-asserted, one GARP / NA burst — so a healthy master does not flap. With
+ * a fault it starts as `start` would. Weight-0 trackers without a result do
+ * not hold it back: their first result decides, as for a running instance.
+ */
+export interface ResumeEvent {
+  readonly type: 'resume'
+  readonly now: number
+  readonly faults?: readonly { readonly cause: string; readonly reason: string }[]
+  readonly priority?: number
+}
+
+/**
+ * SIGHUP, for an instance matched to one of the new configuration (reload
+ * semantics, reference §5.17): new parameters, the state kept. A MASTER stays
+ * MASTER with its VIPs (the runtime applies the address diff); new faults
+ * take it down as tracking would; cleared faults let a FAULT instance up.
+ */
+export interface ReloadEvent {
+  readonly type: 'reload'
+  readonly now: number
+  readonly params: InstanceParams
+  readonly faults: readonly { readonly cause: string; readonly reason: string }[]
+  readonly initPending: readonly string[]
+  /** Effective priority from tracking with the new configuration. */
+  readonly priority: number
+}
+
+/** SIGHUP removed the instance: a MASTER sends priority 0 and releases its VIPs; FAULT is notified. */
+export interface DeleteEvent {
+  readonly type: 'delete'
+  readonly now: number
+}
+
 export type InstanceEvent =
   | StartEvent | AdvertEvent | TimerEvent | PriorityEvent | FaultEvent | TrackerReadyEvent | SyncEvent | StopEvent
+  | ResumeEvent | ReloadEvent | DeleteEvent
 
 /** How the sync group constrains a member's step (vrrp_sync_can_goto_master, num_member_fault). */
 export interface StepOptions {
@@ -188,9 +233,21 @@ export interface StatAction {
   readonly counter: StatCounter
 }
 
+/**
+ * The instance changed state (always the last action of its step): for
+ * listeners, the status' "since" and "why", the transition counter and the
+ * LVS sync daemon. `reason` is a few words for an operator.
+ */
+export interface TransitionAction {
+  readonly type: 'transition'
+  readonly from: VrrpStateName
+  readonly to: VrrpStateName
+  readonly reason: string
+}
+
 export type InstanceAction =
   | LogAction | SendAdvertAction | AddVipsAction | RemoveVipsAction | GarpAction | SourceGarpAction
-  | NotifyAction | NotifyEventAction | StatAction
+  | NotifyAction | NotifyEventAction | StatAction | TransitionAction
 
 export interface StepResult {
   readonly state: InstanceState

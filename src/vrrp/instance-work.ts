@@ -5,7 +5,7 @@
  * the down timer, the `sands` deadline, log lines.
  */
 import type { InstanceAction, InstanceDeadlines, InstanceState, StepOptions } from './instance-types.js'
-import { vrrpTimers } from './timers.js'
+import { OWNER_PRIORITY, vrrpTimers } from './timers.js'
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
@@ -82,4 +82,19 @@ export function cancelGarps(w: Work): void {
 /** `%u` of a µs interval in ms, as keepalived prints intervals. */
 export function ms(us: number): number {
   return Math.floor(us / 1000)
+}
+
+/** vrrp_set_effective_priority(): owners ignore tracking; clamp; shift a running backup timer. */
+export function setPriority(w: Work, priority: number): void {
+  const { s } = w
+  if (s.basePriority === OWNER_PRIORITY) return
+  const next = Math.min(OWNER_PRIORITY - 1, Math.max(1, Math.trunc(priority)))
+  if (next === s.effectivePriority) return
+  log(w, `Changing effective priority from ${s.effectivePriority} to ${next}`)
+  s.effectivePriority = next
+  const old = s.msDownTimer
+  s.msDownTimer = currentMasterDown(w)
+  if (s.state === 'BACKUP' && s.deadlines.masterDown !== undefined) {
+    s.deadlines.masterDown += s.msDownTimer - old
+  }
 }

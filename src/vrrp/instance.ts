@@ -6,13 +6,14 @@
  */
 import { backupReceive, backupTimeout } from './instance-backup.js'
 import { faultCleared, faultSet, leaveFault, trackerReady } from './instance-fault.js'
+import { reloadInstance, removeInstance, resume, start } from './instance-lifecycle.js'
 import { gotoMaster, leaveMaster, masterReceive, masterTransmit, restoreInterface } from './instance-master.js'
 import type {
-  InstanceEvent, InstanceState, PriorityEvent, StartEvent, StepOptions, StepResult, SyncEvent,
+  InstanceEvent, InstanceState, PriorityEvent, StepOptions, StepResult, SyncEvent,
 } from './instance-types.js'
-import { act, beginWork, currentMasterDown, log, resetSands, type Work } from './instance-work.js'
+import { act, beginWork, resetSands, setPriority, type Work } from './instance-work.js'
 import type { InstanceParams } from './params.js'
-import { minimumSkewTime, OWNER_PRIORITY } from './timers.js'
+import { transitionReason } from './transition-reason.js'
 
 export type * from './instance-types.js'
 
@@ -35,6 +36,7 @@ export function createInstance(params: InstanceParams): InstanceState {
     masterAddress: undefined,
     masterPriority: undefined,
     startupUntil: undefined,
+    downReason: undefined,
   }
 }
 
@@ -83,45 +85,24 @@ export function step(state: InstanceState, event: InstanceEvent, opts: StepOptio
     case 'stop':
       stop(w)
       break
+    case 'resume':
+      if (state.state === 'INIT') resume(w, event)
+      break
+    case 'reload':
+      reloadInstance(w, event)
+      break
+    case 'delete':
+      removeInstance(w, event)
+      break
+  }
+  if (w.s.state !== state.state) {
+    w.actions.push({ type: 'transition', from: state.state, to: w.s.state, reason: transitionReason(state, w.s, event) })
   }
   return { state: w.s, actions: w.actions }
 }
 
 function addOnce(list: readonly string[], item: string): readonly string[] {
   return list.includes(item) ? list : [...list, item]
-}
-
-/** vrrp_init_state(): BACKUP (init), FAULT, or the owner's 1 µs path to MASTER. */
-function start(w: Work, ev: StartEvent): void {
-  const { s, now } = w
-  const p = s.params
-  s.startupUntil = p.startupDelay ? now + p.startupDelay : undefined
-  s.masterAdverInt = p.advertInt
-  for (const f of ev.faults ?? []) {
-    w.actions.push({ type: 'log', line: f.reason, detail: false })
-    s.faults = addOnce(s.faults, f.cause)
-  }
-  s.initPending = [...(ev.initPending ?? [])]
-  if (ev.priority !== undefined) setPriority(w, ev.priority)
-  if (s.faults.length || s.initPending.length || w.opts.groupFaulted) {
-    // keepalived logs only the reasons here; no notify until a tracker reports.
-    if (s.faults.length) s.wantState = 'FAULT'
-    s.state = 'FAULT'
-    resetSands(w)
-    return
-  }
-  s.state = 'BACKUP'
-  if (s.wantState === 'MASTER' && s.basePriority === OWNER_PRIORITY) {
-    // "The simplest way to become master is to timeout from the backup state very quickly."
-    s.msDownTimer = 1
-  } else {
-    log(w, 'Entering BACKUP STATE (init)')
-    act(w, { type: 'notify', state: 'BACKUP', priority: s.effectivePriority })
-    s.msDownTimer = s.wantState === 'MASTER' && w.opts.mayBecomeMaster === false
-      ? s.masterAdverInt + minimumSkewTime(p.version, s.masterAdverInt)
-      : currentMasterDown(w)
-  }
-  resetSands(w)
 }
 
 /** vrrp_dispatcher_read_timeout() and the delayed GARP threads: everything due at `now`. */
@@ -142,21 +123,6 @@ function timer(w: Work): void {
   if (d.garpLowerPrioDelayed !== undefined && d.garpLowerPrioDelayed <= now) {
     d.garpLowerPrioDelayed = undefined
     if (s.state === 'MASTER' && s.vipsSet) act(w, { type: 'garp', round: 'lowerPrioDelayed', repeat: s.params.garp.lowerPrioRepeat })
-  }
-}
-
-/** vrrp_set_effective_priority(): owners ignore tracking; clamp; shift a running backup timer. */
-function setPriority(w: Work, priority: number): void {
-  const { s } = w
-  if (s.basePriority === OWNER_PRIORITY) return
-  const next = Math.min(OWNER_PRIORITY - 1, Math.max(1, Math.trunc(priority)))
-  if (next === s.effectivePriority) return
-  log(w, `Changing effective priority from ${s.effectivePriority} to ${next}`)
-  s.effectivePriority = next
-  const old = s.msDownTimer
-  s.msDownTimer = currentMasterDown(w)
-  if (s.state === 'BACKUP' && s.deadlines.masterDown !== undefined) {
-    s.deadlines.masterDown += s.msDownTimer - old
   }
 }
 

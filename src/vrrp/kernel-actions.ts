@@ -112,18 +112,35 @@ function isFailure<T>(r: T | NetError): r is NetError {
   return r instanceof Error
 }
 
+/** Addresses (with their device), routes and rules: all an instance owns as MASTER, or part of it (a reload's difference). */
+export interface MasterEntries {
+  readonly addresses: readonly { readonly vip: VirtualAddress; readonly dev: string | undefined }[]
+  readonly routes: readonly IpRoute[]
+  readonly rules: readonly IpRule[]
+}
+
+/** Everything `inst` owns as MASTER. */
+export function masterEntries(inst: VrrpInstance): MasterEntries {
+  return { addresses: announcedAddresses(inst), routes: inst.virtualRoutes, rules: inst.virtualRules }
+}
+
 /**
  * Install (`add`) or remove what a MASTER owns, in keepalived's order (rules
  * last on the way up, first on the way down). Failures are collected, not
  * thrown: one bad VIP must not keep the others off the wire.
  */
 export async function applyMasterAddresses(nl: Rtnetlink, inst: VrrpInstance, links: InterfaceTable, add: boolean): Promise<ActionFailure[]> {
+  return applyMasterEntries(nl, masterEntries(inst), links, add)
+}
+
+/** {@link applyMasterAddresses} for chosen entries. An address already there (EEXIST) or already gone is no failure. */
+export async function applyMasterEntries(nl: Rtnetlink, entries: MasterEntries, links: InterfaceTable, add: boolean): Promise<ActionFailure[]> {
   const failures: ActionFailure[] = []
   const note = (what: string, r: unknown): void => {
     if (isFailure(r)) failures.push({ what, error: r })
   }
   const addresses = async (): Promise<void> => {
-    for (const { vip, dev } of announcedAddresses(inst)) {
+    for (const { vip, dev } of entries.addresses) {
       const link = dev === undefined ? undefined : links.get(dev)
       if (!link) {
         failures.push({ what: `${vip.address} (no interface ${dev ?? '?'})`, error: new Error(`interface ${dev ?? '?'} not found`) })
@@ -134,13 +151,13 @@ export async function applyMasterAddresses(nl: Rtnetlink, inst: VrrpInstance, li
     }
   }
   const routes = async (): Promise<void> => {
-    for (const route of inst.virtualRoutes) {
+    for (const route of entries.routes) {
       const spec = routeSpec(route, links)
       note(`route ${route.destination}`, await guard(() => add ? addRoute(nl, spec) : deleteRoute(nl, spec)))
     }
   }
   const rules = async (): Promise<void> => {
-    for (const rule of inst.virtualRules) {
+    for (const rule of entries.rules) {
       const spec = ruleSpec(rule)
       note(`rule ${rule.from ?? ''} ${rule.to ?? ''}`.trim(), await guard(() => add ? addRule(nl, spec) : deleteRule(nl, spec)))
     }
@@ -175,12 +192,14 @@ export interface AnnouncementFrame {
 }
 
 /**
- * The GARP / unsolicited NA frames for every announced address whose
- * interface exists and does ARP (keepalived sends none on IFF_NOARP links).
+ * The GARP / unsolicited NA frames for every announced address (or those in
+ * `only`) whose interface exists and does ARP (keepalived sends none on
+ * IFF_NOARP links).
  */
-export function announcementFrames(inst: VrrpInstance, links: InterfaceTable): AnnouncementFrame[] {
+export function announcementFrames(inst: VrrpInstance, links: InterfaceTable, only?: ReadonlySet<string>): AnnouncementFrame[] {
   const frames: AnnouncementFrame[] = []
   for (const { vip, dev } of announcedAddresses(inst)) {
+    if (only && !only.has(vip.address)) continue
     const link = dev === undefined ? undefined : links.get(dev)
     if (!link || link.noArp) continue
     const frame = vip.family === 4 ? buildGratuitousArp(link.mac, vip.address) : buildUnsolicitedNeighbourAdvert(link.mac, vip.address)

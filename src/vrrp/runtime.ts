@@ -1,130 +1,60 @@
 /**
  * The VRRP subsystem: the one place that owns sockets and timers for VRRP
- * (DESIGN.md). It feeds the pure state machines (unit.ts) with validated
- * adverts, timer callbacks and tracking changes, and performs the actions they
- * return through src/net: adverts, VIPs, GARP / NA, notify scripts.
+ * (DESIGN.md). Start-up (fresh, or resuming MASTER after a respawn), SIGHUP
+ * reload with keepalived's semantics (reference §5.17), shutdown, status and
+ * the signal dumps (§3.2); the shared machinery is in runtime-core.ts.
  */
-import { performance } from 'node:perf_hooks'
 import type { Config } from '../config/config.js'
-import type { GlobalDefs } from '../config/global/model.js'
-import type { NotifyScripts, VrrpInstance } from '../config/vrrp/model.js'
 import { ScriptRunner } from '../daemon/notify.js'
-import type { Subsystem, SubsystemContext } from '../daemon/subsystem.js'
-import {
-  linkLocalIpv6, listAddresses, listLinks, NetError, type NetworkEventWatcher, openPacketSocket, openRtnetlink,
-  openIpvs, openVrrpSocket, type PacketSocket, primaryIpv4, type ReceivedVrrp, type Rtnetlink, type VrrpSocket, watchNetworkEvents,
-} from '../net/index.js'
-import { checkAdvert, countAdvertCheck, emptyStats, type VrrpStats } from './advert-check.js'
-import type { InstanceAction, InstanceEvent } from './instance-types.js'
-import { buildGratuitousArp, buildUnsolicitedNeighbourAdvert } from './frames.js'
-import { FramePacer, type PacedFrame } from './garp-pacer.js'
-import { advertFields, type AnnouncementFrame, announcementFrames, applyMasterAddresses, type InterfaceInfo } from './kernel-actions.js'
-import { encodeAdvert, VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6 } from './packet.js'
-import { instanceParams } from './params.js'
-import type { GroupNotifyAction } from './sync-group.js'
-import { Notifier } from './notifier.js'
-import { unsupportedWarnings } from './unsupported.js'
-import { LiveTrackers } from './trackers.js'
-import { VmacSetup } from './vmac-setup.js'
-import { LvsSyncDaemon } from './sync-daemon.js'
 import { SmtpAlerter } from '../daemon/smtp-alert.js'
 import { smtpConfigured } from '../daemon/smtp-message.js'
-import { evaluateTracking, instanceTrackers, type TrackedItem, type TrackingResult, trackingEvents } from './tracking.js'
-import { loneInstance, syncedInstances, type Unit, type UnitAction } from './unit.js'
+import type { StartHints, Subsystem, SubsystemContext } from '../daemon/subsystem.js'
+import { linkLocalIpv6, listAddresses, listLinks, NetError, openIpvs, openRtnetlink, primaryIpv4, watchNetworkEvents } from '../net/index.js'
+import type { VrrpStatus } from '../status/types.js'
+import { Announcer, nowUs } from './announcer.js'
+import { emptyStats } from './advert-check.js'
+import type { DumpInput } from './dump-format.js'
+import { formatData } from './dump-data.js'
+import { writeDumpFile } from './dump-file.js'
+import { formatJson, formatStats } from './dump-stats.js'
+import { nextDeadline } from './instance.js'
+import { type Addresses, type InstanceHistory, type LiveInstance, multicastGroup, sourceAddress } from './instance-io.js'
+import type { InstanceState } from './instance-types.js'
+import { applyMasterAddresses, applyMasterEntries, type InterfaceInfo, vmacName } from './kernel-actions.js'
+import { Notifier } from './notifier.js'
+import { instanceParams } from './params.js'
+import { addressDiff, type AddressDiff, instanceIdentity, isEmpty, matchInstances, removalLines, settingLines } from './reload-plan.js'
+import { type StateListener, VrrpCore } from './runtime-core.js'
+import { instanceStatus } from './status-view.js'
+import { LvsSyncDaemon } from './sync-daemon.js'
+import { LiveTrackers } from './trackers.js'
+import { unsupportedWarnings } from './unsupported.js'
+import { VmacSetup } from './vmac-setup.js'
 
-/** An instance at run time: its configuration, its unit and everything its I/O needs. */
-interface LiveInstance {
-  readonly config: VrrpInstance
-  readonly unit: Unit
-  readonly socket: VrrpSocket
-  /** Our address in adverts and for the tie-break. */
-  readonly source: string
-  readonly destinations: readonly string[]
-  readonly trackers: readonly TrackedItem[]
-  tracking: TrackingResult
-  stats: VrrpStats
-  oldUnicastChecksum: 'never' | 'detect' | 'in-use'
-}
+export class VrrpRuntime extends VrrpCore implements Subsystem {
+  constructor(ctx: SubsystemContext) {
+    super(ctx)
+  }
 
-/** Microseconds on a monotonic clock: what the state machines count in. */
-function nowUs(): number {
-  return Math.round(performance.now() * 1000)
-}
-
-export class VrrpRuntime implements Subsystem {
-  private nl: Rtnetlink | undefined
-  private packets: PacketSocket | undefined
-  private pacer: FramePacer<AnnouncementFrame> | undefined
-  private watcher: NetworkEventWatcher | undefined
-  private readonly links = new Map<string, InterfaceInfo>()
-  private readonly sockets = new Map<string, VrrpSocket>()
-  private readonly instances = new Map<string, LiveInstance>()
-  private readonly units: Unit[] = []
-  private timer: NodeJS.Timeout | undefined
-  /** Kernel address changes and the GARPs after them, strictly in order. */
-  private work: Promise<void> = Promise.resolve()
-  private trackers: LiveTrackers | undefined
-  private runner: ScriptRunner | undefined
-  private notifier: Notifier | undefined
-  private global: GlobalDefs | undefined
-  /** Each sync group's notify scripts (they are on no instance). */
-  private readonly syncGroupScripts = new Map<string, NotifyScripts>()
-  private vmacs: VmacSetup | undefined
-  private syncDaemon: LvsSyncDaemon | undefined
-  private smtp: SmtpAlerter | undefined
-  /** Each sync group's resolved smtp_alert. */
-  private readonly syncGroupMail = new Map<string, boolean>()
-  private stopping = false
-
-  constructor(private readonly ctx: SubsystemContext) {}
-
-  async start(config: Config): Promise<void> {
+  async start(config: Config, hints?: StartHints): Promise<void> {
     const log = this.ctx.log
-    this.global = config.global
-    for (const g of config.vrrp.syncGroups) {
-      this.syncGroupScripts.set(g.name, g)
-      this.syncGroupMail.set(g.name, g.smtpAlert)
-    }
+    this.config = config
+    this.setSyncGroups(config)
     if (smtpConfigured(config.global)) this.smtp = new SmtpAlerter({ global: config.global, log })
     const nl = openRtnetlink()
     if (nl instanceof NetError) return this.fatal(`Unable to open netlink: ${nl.message}`)
     this.nl = nl
-    const links = await listLinks(nl)
-    const addresses = await listAddresses(nl)
-    if (links instanceof NetError || addresses instanceof NetError) return this.fatal('Unable to read interfaces from netlink')
-    for (const l of links) this.links.set(l.name, { index: l.index, name: l.name, mac: l.mac, noArp: l.noArp })
-    const packets = openPacketSocket()
-    if (packets instanceof NetError) log.error(`Unable to open the gratuitous ARP channel: ${packets.message}`)
-    else this.packets = packets
-    this.pacer = new FramePacer<AnnouncementFrame>((f) => this.sendAnnouncement(f.frame), {
-      garp: config.global.vrrpGarpInterval ?? 0,
-      gna: config.global.vrrpGnaInterval ?? 0,
-    }, { now: nowUs, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) })
+    log.info('Registering Kernel netlink reflector')
+    log.info('Registering Kernel netlink command channel')
+    const read = await this.readInterfaces()
+    if (!read) return this.fatal('Unable to read interfaces from netlink')
+    const { addresses } = read
+    this.logAssignedAddresses(config, addresses)
+    this.announcer = Announcer.open(log, config.global)
     this.runner = new ScriptRunner({ log, scriptUser: config.global.scriptUser, enableScriptSecurity: config.global.enableScriptSecurity })
     this.notifier = new Notifier(this.runner, log, config.global)
-
     this.trackers = new LiveTrackers(log, this.runner, () => this.recomputeTracking())
-    for (const l of links) this.trackers.interfaces.set(l.name, l.up && l.running)
-
-    // Units first: sync groups, then every instance in no group.
-    const grouped = new Set<string>()
-    const params = new Map(config.vrrp.instances.map((i) => [i.name, instanceParams(i, config.global)]))
-    const unitOf = new Map<string, Unit>()
-    for (const g of config.vrrp.syncGroups) {
-      const members = g.members.filter((m) => params.has(m))
-      const unit = syncedInstances(g.name, members.map((m) => params.get(m)!))
-      for (const m of members) {
-        grouped.add(m)
-        unitOf.set(m, unit)
-      }
-      this.units.push(unit)
-    }
-    for (const inst of config.vrrp.instances) {
-      if (grouped.has(inst.name)) continue
-      const unit = loneInstance(params.get(inst.name)!)
-      unitOf.set(inst.name, unit)
-      this.units.push(unit)
-    }
+    for (const [name, up] of read.linkStates) this.trackers.interfaces.set(name, up)
 
     const sync = config.global.lvsSyncDaemon
     if (sync) {
@@ -137,12 +67,10 @@ export class VrrpRuntime implements Subsystem {
     }
 
     this.vmacs = new VmacSetup(nl, log)
-    for (const inst of config.vrrp.instances) {
-      const sendLink = await this.vmacFor(inst, addresses)
-      if (sendLink === null) continue
-      const live = this.openInstance(inst, unitOf.get(inst.name)!, addresses, config, sendLink)
-      if (live) this.instances.set(inst.name, live)
-    }
+    const unitOf = this.buildUnits(config)
+    const sendLinks = new Map<string, InterfaceInfo | undefined | null>()
+    for (const inst of config.vrrp.instances) sendLinks.set(inst.name, await this.vmacFor(inst, addresses))
+    this.instances = this.openInstances(config, unitOf, addresses, sendLinks)
     const watcher = watchNetworkEvents((e) => {
       if (e.type !== 'link') return
       const up = e.change !== 'removed' && e.up && e.running
@@ -155,31 +83,45 @@ export class VrrpRuntime implements Subsystem {
     if (watcher instanceof NetError) log.error(`Unable to watch link events: ${watcher.message}`)
     else this.watcher = watcher
 
-    const used = new Set([...this.instances.values()].flatMap((i) => i.trackers.filter((t) => t.kind === 'script').map((t) => t.name)))
-    this.trackers.startScripts(config.vrrp.scripts.filter((s) => used.has(s.name)))
-    this.trackers.startFiles(config.vrrp.trackFiles)
-    this.trackers.startProcesses(config.vrrp.trackProcesses)
-
+    this.startTrackers(config, false)
     for (const line of unsupportedWarnings([...this.instances.values()].map((l) => l.config))) log.warning(line)
+    for (const live of this.instances.values()) live.tracking = this.evaluate(live)
+
+    const resumed = this.resumable(hints)
     // keepalived removes VIPs a previous run may have left (a SIGKILLed master) before
-    // any instance starts, so that a BACKUP never holds them.
+    // any instance starts, so that a BACKUP never holds them; a MASTER resuming keeps them.
     for (const live of this.instances.values()) {
+      if (resumed.has(live.config.name)) continue
       log.detail(`(${live.config.name}) removing VIPs.`)
       this.enqueue(async () => this.reportFailures(live.config, await applyMasterAddresses(nl, live.config, this.links, false)))
     }
-
     const now = nowUs()
-    for (const live of this.instances.values()) {
-      live.tracking = evaluateTracking(live.config.name, live.config.priority, this.activeTrackers(live), this.trackers.status)
-    }
     for (const unit of this.units) {
       for (const member of unit.members) {
         const live = this.instances.get(member)
         if (!live) continue
         const t = live.tracking
-        this.dispatch(unit, member, { type: 'start', now, faults: t.faults, initPending: t.initPending, priority: t.priority })
+        if (resumed.has(member)) this.dispatch(unit, member, { type: 'resume', now, faults: t.faults, priority: t.priority })
+        else this.dispatch(unit, member, { type: 'start', now, faults: t.faults, initPending: t.initPending, priority: t.priority })
       }
     }
+  }
+
+  /**
+   * After a respawn, the instances the dead process last reported MASTER and
+   * that have no fault now; a sync group resumes only whole.
+   */
+  private resumable(hints: StartHints | undefined): Set<string> {
+    const out = new Set<string>()
+    if (!hints?.respawn || !hints.vrrpStates) return out
+    const ok = (name: string): boolean => {
+      const live = this.instances.get(name)
+      return hints.vrrpStates![name] === 'MASTER' && live !== undefined && live.tracking.faults.length === 0
+    }
+    for (const unit of this.units) {
+      if (unit.members.every(ok)) for (const m of unit.members) out.add(m)
+    }
+    return out
   }
 
   async stop(): Promise<void> {
@@ -197,280 +139,230 @@ export class VrrpRuntime implements Subsystem {
     this.smtp?.close()
     this.runner?.killAll()
     this.watcher?.close()
-    for (const s of this.sockets.values()) s.close()
-    this.packets?.close()
+    this.pool.closeAll()
+    this.announcer?.close()
     // After the VIPs are gone (keepalived keeps its VMACs with --dont-release-vrrp: the VIPs are on them).
     if (!this.ctx.options.dontReleaseVrrp) await this.vmacs?.teardown()
     this.nl?.close()
   }
 
-  private fatal(reason: string): void {
-    this.ctx.log.error(reason)
-    this.ctx.requestStop(1, reason)
-  }
-
-  /** Trackers minus those of scripts keepalived would have disabled. */
-  private activeTrackers(live: LiveInstance): TrackedItem[] {
-    return live.trackers.filter((t) => !(t.kind === 'script' && this.trackers!.disabledScripts.has(t.name)))
-  }
-
   /**
-   * use_vmac: create the instance's VMAC (its VIPs go there, kernel-actions.ts) and
-   * say which interface sends its adverts — the VMAC unless vmac_xmit_base.
-   * Undefined: the instance's own interface; null: the VMAC failed, instance disabled.
+   * SIGHUP with a configuration that loaded (reference §5.17): instances are
+   * matched by identity (reload-plan.ts); a matched one keeps its state and
+   * VIPs, only the difference of its addresses, routes and rules is applied
+   * and announced; a removed one sends priority 0 if MASTER and releases its
+   * VIPs; a new one starts as at start-up; trackers and sync groups follow.
    */
-  private async vmacFor(inst: VrrpInstance, addresses: Parameters<typeof primaryIpv4>[0]): Promise<InterfaceInfo | undefined | null> {
-    const base = inst.interface === undefined ? undefined : this.links.get(inst.interface)
-    if (!inst.useVmac || !base) return undefined
-    const vmac = await this.vmacs!.setup(inst, base, addresses)
-    if (!vmac) {
-      this.ctx.log.error(`(${inst.name}) VMAC could not be set up - instance disabled`)
-      return null
-    }
-    this.links.set(vmac.name, vmac)
-    return inst.vmacXmitBase ? undefined : vmac
-  }
-
-  private openInstance(
-    inst: VrrpInstance, unit: Unit, addresses: Parameters<typeof primaryIpv4>[0], config: Config, sendLink: InterfaceInfo | undefined,
-  ): LiveInstance | undefined {
+  async reload(config: Config): Promise<void> {
+    if (this.stopping || !this.nl || !this.config || !this.trackers) return
     const log = this.ctx.log
-    const link = inst.interface === undefined ? undefined : this.links.get(inst.interface)
-    if (!link) {
-      log.error(`(${inst.name}) interface ${inst.interface ?? '(none)'} does not exist - instance disabled`)
-      return undefined
-    }
-    const source = inst.unicastSrcIp ?? inst.mcastSrcIp ??
-      (inst.family === 4 ? primaryIpv4(addresses, link.index) : linkLocalIpv6(addresses, link.index))
-    if (source === undefined) {
-      log.error(`(${inst.name}) no IPv${inst.family} address on interface ${link.name} - instance disabled`)
-      return undefined
-    }
-    const unicast = inst.unicastPeers.length > 0
-    // With a VMAC the socket is on it, for sending and receiving: a peer's adverts from
-    // the same virtual MAC reach only our VMAC (a private macvlan takes frames from its
-    // own MAC), and multicast from any other MAC reaches the VMAC as well as the base.
-    const sock = sendLink ?? link
-    const group = inst.family === 4 ? (config.global.vrrpMcastGroup4 ?? VRRP_MCAST_GROUP4) : (config.global.vrrpMcastGroup6 ?? VRRP_MCAST_GROUP6)
-    const key = `${sock.name}|${inst.family}|${unicast ? 'u' : 'm'}|${unicast ? source : group}`
-    let socket = this.sockets.get(key)
-    if (!socket) {
-      const opened = openVrrpSocket({ interface: sock.name, family: inst.family, mode: unicast ? 'unicast' : 'multicast', group, source })
-      if (opened instanceof NetError) {
-        log.error(`(${inst.name}) cannot open VRRP socket on ${sock.name}: ${opened.message}`)
-        return undefined
-      }
-      socket = opened
-      this.sockets.set(key, socket)
-      socket.onPacket((p) => this.receive(key, p))
-      socket.onError((e) => log.error(`VRRP socket on ${sock.name}: ${e.message}`))
-      log.info(`VRRP sockpool: [ifindex(${String(sock.index).padStart(3)}), family(IPv${inst.family}), proto(112), ${unicast ? 'unicast' : 'multicast'}, address(${unicast ? source : group})]`)
-    }
-    const group0 = config.vrrp.syncGroups.find((g) => g.members.includes(inst.name))
-    return {
-      config: inst,
-      unit,
-      socket,
-      source,
-      destinations: unicast ? inst.unicastPeers.map((p) => p.address) : [group],
-      trackers: instanceTrackers(inst, group0),
-      tracking: { priority: inst.priority, faults: [], initPending: [] },
-      stats: emptyStats(),
-      oldUnicastChecksum: 'detect',
-    }
-  }
-
-  /** One datagram from a socket: to the instance with its VRID, validated, then stepped. */
-  private receive(key: string, p: ReceivedVrrp): void {
-    if (this.stopping || p.payload.length < 2) return
-    const vrid = p.payload[1]
-    for (const live of this.instances.values()) {
-      if (live.socket !== this.sockets.get(key) || live.config.virtualRouterId !== vrid) continue
-      const state = live.unit.state(live.config.name)
-      const result = checkAdvert(
-        { family: p.family, ttl: p.ttlOrHopLimit < 0 ? undefined : p.ttlOrHopLimit, source: p.src, destination: p.dst, ahPresent: p.ahPresent, payload: p.payload, totalLength: p.ipTotalLength },
-        {
-          name: live.config.name,
-          version: live.config.version,
-          vrid: live.config.virtualRouterId,
-          authentication: live.config.authentication,
-          advertIntervalCs: Math.round(live.config.advertInt / 10_000),
-          virtualAddresses: live.config.virtualIpaddresses.map((v) => v.address),
-          unicastPeers: live.config.unicastPeers,
-          checkUnicastSrc: live.config.checkUnicastSrc,
-          skipCheckAdvAddr: live.config.skipCheckAdvAddr,
-          currentMaster: state.state === 'BACKUP' ? state.masterAddress : undefined,
-          mcastGroup4: this.global?.vrrpMcastGroup4,
-          oldUnicastChecksum: live.oldUnicastChecksum,
-        },
-      )
-      live.stats = countAdvertCheck(live.stats, result)
-      if (!result.ok) {
-        if (result.message !== undefined) this.ctx.log.info(result.message)
-        continue
-      }
-      for (const note of result.notes) this.ctx.log.info(note)
-      if (result.useOldUnicastChecksum) live.oldUnicastChecksum = 'in-use'
-      this.dispatch(live.unit, live.config.name, {
-        type: 'advert', now: nowUs(), from: p.src, priority: result.advert.priority,
-        adverInt: result.advert.advertIntervalCs * 10_000, ourAddress: live.source,
-      })
-    }
-  }
-
-  private recomputeTracking(): void {
-    if (this.stopping) return
-    const now = nowUs()
-    for (const live of this.instances.values()) {
-      const next = evaluateTracking(live.config.name, live.config.priority, this.activeTrackers(live), this.trackers!.status)
-      const prev = live.tracking
-      live.tracking = next
-      for (const event of trackingEvents(prev, next, now)) this.dispatch(live.unit, live.config.name, event)
-    }
-  }
-
-  /** Step a member and perform what it asks, then re-arm the one timer. */
-  private dispatch(unit: Unit, member: string, event: InstanceEvent): void {
-    const actions = unit.step(member, event)
-    for (const a of actions) this.perform(unit, a)
-    this.arm()
-  }
-
-  private arm(): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = undefined
-    if (this.stopping) return
-    let next: number | undefined
-    for (const u of this.units) {
-      const at = u.nextDeadline()
-      if (at !== undefined && (next === undefined || at < next)) next = at
-    }
-    if (next === undefined) return
-    this.timer = setTimeout(() => this.expire(), Math.max(0, Math.ceil((next - nowUs()) / 1000)))
-  }
-
-  private expire(): void {
-    this.timer = undefined
-    const now = nowUs()
-    for (const unit of this.units) {
-      const at = unit.nextDeadline()
-      if (at === undefined || at > now) continue
-      for (const member of unit.members) {
-        if (!this.instances.has(member)) continue
-        const actions = unit.step(member, { type: 'timer', now })
-        for (const a of actions) this.perform(unit, a)
-      }
-    }
-    this.arm()
-  }
-
-  private perform(unit: Unit, { instance, action }: UnitAction): void {
-    const log = this.ctx.log
-    if (action.type === 'log') {
-      if (action.detail) log.detail(action.line)
-      else log.info(action.line)
+    const nl = this.nl
+    // Everything that can fail or wait comes first; nothing running is touched until it has.
+    const read = await this.readInterfaces()
+    if (!read) {
+      log.error('Reload: unable to read interfaces from netlink - the running VRRP configuration is kept')
       return
     }
-    if (action.type === 'groupNotify') return this.groupNotify(unit, action)
-    const live = instance === undefined ? undefined : this.instances.get(instance)
-    if (!live) return
-    this.performInstance(live, action)
-  }
+    const { addresses } = read
+    // Interfaces that appeared since: their state, until netlink reports a change.
+    for (const [name, up] of read.linkStates) if (!this.trackers!.interfaces.has(name)) this.trackers!.interfaces.set(name, up)
+    const identity = (x: LiveInstance | Config['vrrp']['instances'][number]): string => 'unit' in x
+      ? instanceIdentity({ config: x.config, source: x.source, group: x.group })
+      : instanceIdentity({ config: x, source: sourceAddress(x, this.links, addresses), group: multicastGroup(x.family, config.global) })
+    const match = matchInstances<LiveInstance, Config['vrrp']['instances'][number]>([...this.instances.values()], config.vrrp.instances, identity)
+    const sendLinks = new Map<string, InterfaceInfo | undefined | null>()
+    for (const inst of config.vrrp.instances) sendLinks.set(inst.name, await this.vmacFor(inst, addresses))
+    if (this.stopping) return
 
-  private performInstance(live: LiveInstance, action: Exclude<InstanceAction, { type: 'log' }>): void {
-    const inst = live.config
-    switch (action.type) {
-      case 'sendAdvert':
-        return this.sendAdvert(live, action.priority)
-      case 'addVips':
-        return this.enqueue(async () => this.reportFailures(inst, await applyMasterAddresses(this.nl!, inst, this.links, true)))
-      case 'removeVips':
-        this.pacer?.cancel(inst.name)
-        if (this.stopping && this.ctx.options.dontReleaseVrrp) return
-        return this.enqueue(async () => {
-          // A burst queued behind this removal in the work chain must not go out either.
-          this.pacer?.cancel(inst.name)
-          this.reportFailures(inst, await applyMasterAddresses(this.nl!, inst, this.links, false))
-        })
-      case 'garp':
-        return this.enqueue(async () => this.announce(live, action.repeat))
-      case 'sourceGarp':
-        return this.enqueue(async () => this.announceSource(live))
-      case 'notify':
-        this.notifier?.transition(inst, 'INSTANCE', inst.name, action.state, action.priority)
-        if (this.syncDaemon?.instance === inst.name) void this.syncDaemon.transition(action.state)
-        this.smtp?.vrrpInstance(inst.name, action.state, inst.smtpAlert)
-        return
-      case 'notifyEvent':
-        this.notifier?.masterRxLowerPriority(inst.name, action.priority)
-        return
-      case 'stat':
-        if (action.counter === 'becomeMaster') live.stats.becameMaster++
-        else if (action.counter === 'releaseMaster') live.stats.releasedMaster++
-        else if (action.counter === 'priorityZeroSent') live.stats.priorityZeroSent++
-        // priorityZeroReceived is counted with the advert that carried it (countAdvertCheck).
-        return
+    this.warnGlobalChanges(config)
+    const now = nowUs()
+    for (const live of match.removed) this.dispatch(live.unit, live.config.name, { type: 'delete', now })
+    const carried = new Map<string, InstanceState>()
+    const histories = new Map<string, InstanceHistory>()
+    const diffs = new Map<string, { diff: AddressDiff; vipsSet: boolean }>()
+    for (const [live, inst] of match.kept) {
+      const state = live.unit.state(live.config.name)
+      const diff = addressDiff(live.config, inst)
+      carried.set(inst.name, state)
+      histories.set(inst.name, live.history)
+      diffs.set(inst.name, { diff, vipsSet: state.vipsSet })
+      if (!state.vipsSet || isEmpty(diff.removed)) continue
+      for (const line of removalLines(live.config.name, diff.removed)) log.info(line)
+      this.enqueue(async () => this.reportFailures(live.config, await applyMasterEntries(nl, diff.removed, this.links, false)))
+    }
+
+    const old = [...this.instances.values()]
+    this.config = config
+    this.setSyncGroups(config)
+    const unitOf = this.buildUnits(config, carried)
+    this.instances = this.openInstances(config, unitOf, addresses, sendLinks, histories)
+    for (const live of old) this.pool.release(live.id)
+    const vmacsInUse = new Set([...this.instances.values()].map((l) => vmacName(l.config)))
+    for (const live of old) {
+      const name = vmacName(live.config)
+      if (name !== undefined && !vmacsInUse.has(name)) this.enqueue(async () => this.vmacs?.remove(name))
+    }
+
+    this.startTrackers(config, true)
+    for (const live of this.instances.values()) live.tracking = this.evaluate(live)
+    const added = new Set(match.added.map((i) => i.name))
+    for (const line of unsupportedWarnings([...this.instances.values()].filter((l) => added.has(l.config.name)).map((l) => l.config))) log.warning(line)
+    for (const unit of this.units) {
+      for (const member of unit.members) {
+        const live = this.instances.get(member)
+        if (!live) continue
+        const t = live.tracking
+        if (!carried.has(member)) {
+          this.dispatch(unit, member, { type: 'start', now, faults: t.faults, initPending: t.initPending, priority: t.priority })
+          continue
+        }
+        const params = instanceParams(live.config, config.global)
+        this.dispatch(unit, member, { type: 'reload', now, params, faults: t.faults, initPending: t.initPending, priority: t.priority })
+        const before = diffs.get(member)!
+        if (before.vipsSet && unit.state(member).vipsSet) this.reassert(live, before.diff)
+      }
+    }
+    // A kept instance under a new name: the listeners (the parent's respawn hints) learn its state by that name.
+    for (const [old, inst] of match.kept) {
+      const live = this.instances.get(inst.name)
+      if (live && old.config.name !== inst.name) this.tell(inst.name, live.unit.state(inst.name).state)
     }
   }
 
-  private enqueue(job: () => Promise<void>): void {
-    this.work = this.work.then(job, job).catch((err: unknown) => this.ctx.log.error(`VRRP action failed: ${(err as Error).message}`))
+  /** A MASTER kept by a reload: keepalived's lines, the new entries added, GARP / NA for the new addresses only. */
+  private reassert(live: LiveInstance, diff: AddressDiff): void {
+    for (const line of settingLines(live.config)) this.ctx.log.detail(line)
+    if (isEmpty(diff.added)) return
+    const fresh = new Set(diff.added.addresses.map((a) => a.vip.address))
+    const repeat = live.unit.state(live.config.name).params.garp.masterRepeat
+    this.enqueue(async () => {
+      this.reportFailures(live.config, await applyMasterEntries(this.nl!, diff.added, this.links, true))
+      if (fresh.size) this.announcer?.announce(live.config, this.links, repeat, fresh)
+    })
   }
 
-  private reportFailures(inst: VrrpInstance, failures: readonly { what: string; error: Error }[]): void {
-    for (const f of failures) this.ctx.log.error(`(${inst.name}) ${f.what}: ${f.error.message}`)
+  status(): VrrpStatus {
+    return { instances: [...this.instances.values()].map((l) => instanceStatus(l, l.unit.state(l.config.name))) }
   }
 
-  private sendAdvert(live: LiveInstance, priority: number): void {
-    const inst = live.config
-    const fields = advertFields(inst, priority)
-    for (const dst of live.destinations) {
-      const checksumDst = live.oldUnicastChecksum === 'in-use' ? (this.global?.vrrpMcastGroup4 ?? VRRP_MCAST_GROUP4) : dst
-      const payload = encodeAdvert(fields, { family: inst.family, src: live.source, dst: checksumDst })
-      const err = live.socket.send(payload, dst)
-      if (err) this.ctx.log.error(`(${inst.name}) Cant send advert to ${dst} (${err.errno?.name ?? err.message})`)
-      else live.stats.advertsSent++
+  onStateChange(listener: StateListener): void {
+    this.listeners.push(listener)
+  }
+
+  /** SIGUSR1: /tmp/keepalived.data. */
+  dumpData(): void {
+    if (this.config) this.writeDump('keepalived.data', formatData(this.dumpInput()))
+  }
+
+  /** SIGUSR2: /tmp/keepalived.stats; `clear` (SIGRTMAX-1, STATS_CLEAR) zeroes the counters after writing. */
+  dumpStats(clear = false): void {
+    const lives = [...this.instances.values()]
+    this.writeDump('keepalived.stats', formatStats(lives.map((l) => ({ name: l.config.name, stats: l.history.stats }))))
+    if (clear) for (const l of lives) l.history.stats = emptyStats()
+  }
+
+  /** The JSON signal (SIGRTMIN+2): /tmp/keepalived.json. */
+  dumpJson(): void {
+    if (this.config) this.writeDump('keepalived.json', formatJson(this.dumpInput()))
+  }
+
+  private writeDump(name: string, text: string): void {
+    const r = writeDumpFile(name, text)
+    if (!r.ok) this.ctx.log.error(`Unable to write ${r.path}: ${r.error.message}`)
+  }
+
+  private dumpInput(): DumpInput {
+    const config = this.config!
+    const now = nowUs()
+    const wall = Date.now()
+    const lives = [...this.instances.values()]
+    const scriptStates = this.trackers?.scriptStates() ?? new Map()
+    return {
+      global: config.global,
+      instances: lives.map((l) => {
+        const state = l.unit.state(l.config.name)
+        const at = nextDeadline(state)
+        return {
+          config: l.config, state, history: l.history, source: l.source, group: l.group, syncGroup: l.unit.group,
+          socketKey: l.socketKey, deadlineMs: at === undefined ? undefined : wall + (at - now) / 1000,
+        }
+      }),
+      sockets: this.pool.list().map((s) => ({
+        key: s.key, interface: s.spec.link.name, family: s.spec.family, unicast: s.spec.unicast, address: s.spec.unicast ? s.spec.source : s.spec.group,
+      })),
+      syncGroups: config.vrrp.syncGroups.map((g) => {
+        const unit = this.units.find((u) => u.group === g.name)
+        const states = (unit?.members ?? []).map((m) => unit!.state(m).state)
+        const state = states.length && states.every((s) => s === 'MASTER') ? 'MASTER' : states.includes('FAULT') ? 'FAULT' : states.includes('BACKUP') ? 'BACKUP' : 'INIT'
+        return { name: g.name, state, members: g.members, smtpAlert: g.smtpAlert }
+      }),
+      scripts: config.vrrp.scripts.filter((s) => lives.some((l) => l.config.trackScripts.some((t) => t.name === s.name))).map((s) => ({
+        config: s,
+        status: this.trackers?.disabledScripts.has(s.name) ? 'disabled' as const : scriptStates.get(s.name) ?? 'init',
+        users: lives.flatMap((l) => l.config.trackScripts.filter((t) => t.name === s.name).map((t) => ({ instance: l.config.name, weight: t.weight, reverse: t.reverse }))),
+      })),
+      interfaces: [...this.links.values()].map((l) => ({ name: l.name, index: l.index, mac: l.mac, up: this.trackers?.interfaces.get(l.name) ?? true })),
     }
   }
 
-  /**
-   * A GARP / NA burst: `repeat` rounds over every VIP and eVIP (keepalived's
-   * order), paced per interface by vrrp_garp_interval / vrrp_gna_interval.
-   */
-  private announce(live: LiveInstance, repeat: number): void {
-    if (!this.pacer || repeat <= 0) return
-    const frames = announcementFrames(live.config, this.links)
-    for (const f of frames) {
-      const what = f.family === 4 ? 'gratuitous ARPs' : 'Unsolicited Neighbour Adverts'
-      this.ctx.log.detail(`(${live.config.name}) Sending/queueing ${what} on ${f.link.name} for ${f.address}`)
+  /** Links into the interface table (VMACs stay); the addresses and each link's state, or undefined. */
+  /** keepalived's `Assigned address A for interface I`: each VRRP interface's primary IPv4 and link-local IPv6. */
+  private logAssignedAddresses(config: Config, addresses: Addresses): void {
+    const seen = new Set<string>()
+    for (const inst of config.vrrp.instances) {
+      const link = inst.interface === undefined ? undefined : this.links.get(inst.interface)
+      if (!link || seen.has(link.name)) continue
+      seen.add(link.name)
+      for (const address of [primaryIpv4(addresses, link.index), linkLocalIpv6(addresses, link.index)]) {
+        if (address) this.ctx.log.info(`Assigned address ${address} for interface ${link.name}`)
+      }
     }
-    const rounds: PacedFrame<AnnouncementFrame>[] = []
-    for (let i = 0; i < repeat; i++) for (const f of frames) rounds.push({ ifindex: f.link.index, family: f.family, frame: f })
-    this.pacer.queue(live.config.name, rounds)
   }
 
-  private sendAnnouncement(f: AnnouncementFrame): void {
-    const log = this.ctx.log
-    log.detail(f.family === 4 ? `Sending gratuitous ARP on ${f.link.name} for ${f.address}` : `Sending unsolicited Neighbour Advert on ${f.link.name} for ${f.address}`)
-    const err = this.packets?.send(f.frame, f.link.index, f.link.name)
-    if (err) log.error(`Error ${err.errno?.number ?? 0} (${err.errno?.name ?? err.message}) sending ${f.family === 4 ? 'gratuitous ARP' : 'unsolicited Neighbour Advert'} on ${f.link.name} for ${f.address}`)
+  private async readInterfaces(): Promise<{ addresses: Addresses; linkStates: [string, boolean][] } | undefined> {
+    const links = await listLinks(this.nl!)
+    const addresses = await listAddresses(this.nl!)
+    if (links instanceof NetError || addresses instanceof NetError) return undefined
+    for (const l of links) this.links.set(l.name, { index: l.index, name: l.name, mac: l.mac, noArp: l.noArp })
+    return { addresses, linkStates: links.map((l) => [l.name, l.up && l.running]) }
   }
 
-  /** Leaving FAULT in unicast mode: one GARP / NA for our own address, so the peer relearns our MAC. */
-  private async announceSource(live: LiveInstance): Promise<void> {
-    const link = live.config.interface === undefined ? undefined : this.links.get(live.config.interface)
-    if (!this.packets || !link || link.noArp) return
-    const frame = live.config.family === 4 ? buildGratuitousArp(link.mac, live.source) : buildUnsolicitedNeighbourAdvert(link.mac, live.source)
-    const err = this.packets.send(frame, link.index, link.name)
-    if (err) this.ctx.log.error(`Error ${err.errno?.number ?? 0} (${err.errno?.name ?? err.message}) sending gratuitous ARP on ${link.name} for ${live.source}`)
+  /** Scripts some instance tracks, track files and processes: started, or (reload) reconfigured. */
+  private startTrackers(config: Config, reload: boolean): void {
+    const trackers = this.trackers!
+    const used = new Set([...this.instances.values()].flatMap((i) => i.trackers.filter((t) => t.kind === 'script').map((t) => t.name)))
+    const scripts = config.vrrp.scripts.filter((s) => used.has(s.name))
+    if (reload) {
+      trackers.reconfigureScripts(scripts)
+      trackers.reconfigureFiles(config.vrrp.trackFiles)
+    } else {
+      trackers.startScripts(scripts)
+      trackers.startFiles(config.vrrp.trackFiles)
+    }
+    trackers.startProcesses(config.vrrp.trackProcesses)
   }
 
-  private groupNotify(unit: Unit, action: GroupNotifyAction): void {
-    const scripts = unit.group === undefined ? undefined : this.syncGroupScripts.get(unit.group)
-    if (scripts) this.notifier?.transition(scripts, 'GROUP', unit.group!, action.state, 0)
-    if (unit.group !== undefined) this.smtp?.vrrpGroup(unit.group, action.state, this.syncGroupMail.get(unit.group))
+  private setSyncGroups(config: Config): void {
+    this.syncGroupScripts.clear()
+    for (const g of config.vrrp.syncGroups) this.syncGroupScripts.set(g.name, g)
   }
 
+  /** global_defs a running VRRP process cannot take over on SIGHUP: said, not silently ignored. */
+  private warnGlobalChanges(config: Config): void {
+    const before = this.global
+    const after = config.global
+    const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
+    const fixed: [string, unknown, unknown][] = [
+      ['lvs_sync_daemon', before.lvsSyncDaemon, after.lvsSyncDaemon],
+      ['notify_fifo / vrrp_notify_fifo', [before.notifyFifo, before.vrrpNotifyFifo], [after.notifyFifo, after.vrrpNotifyFifo]],
+      ['script_user / enable_script_security', [before.scriptUser, before.enableScriptSecurity], [after.scriptUser, after.enableScriptSecurity]],
+      ['vrrp_garp_interval / vrrp_gna_interval', [before.vrrpGarpInterval, before.vrrpGnaInterval], [after.vrrpGarpInterval, after.vrrpGnaInterval]],
+      ['smtp settings', [before.smtpServer, before.notificationEmail, before.notificationEmailFrom], [after.smtpServer, after.notificationEmail, after.notificationEmailFrom]],
+    ]
+    for (const [what, a, b] of fixed) {
+      if (!same(a, b)) this.ctx.log.warning(`Reload: a change of ${what} takes effect at the next restart of keepalived-ts`)
+    }
+  }
 }
 
 /** The factory the daemon's subsystem registry uses. */

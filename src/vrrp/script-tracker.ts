@@ -97,3 +97,27 @@ export function scriptRan(state: ScriptTrackerState, outcome: ScriptOutcome): Sc
   }
   return { state: { ...state, result, lastStatus, initState: 'done' }, logs, changed }
 }
+
+/**
+ * SIGHUP keeps a script's verdict (keepalived vrrp.c clear_diff_script): its
+ * counter is carried into the new rise / fall, good stays good and bad stays
+ * bad, with keepalived's line. A script still waiting for its first result
+ * keeps waiting, silently (keepalived would call it unsuccessful).
+ */
+export function carryScriptTracker(old: ScriptTrackerState, script: VrrpScript): { state: ScriptTrackerState; log: string | undefined } {
+  const fresh = createScriptTracker(script)
+  if (old.initState === 'init') return { state: fresh, log: undefined }
+  const { rise, fall } = script
+  let result: number
+  let log: string
+  if (old.result < old.rise) {
+    result = old.result === 0 ? 0 : Math.max(0, rise - (old.rise - old.result))
+    log = `VRRP_Script(${script.name}) considered unsuccessful on reload`
+  } else {
+    result = old.result === old.rise + old.fall - 1
+      ? rise + fall - 1
+      : Math.min(rise + fall - 1, rise + (old.result - old.rise))
+    log = `VRRP_Script(${script.name}) considered successful on reload`
+  }
+  return { state: { ...fresh, result, initState: 'done', lastStatus: old.lastStatus }, log }
+}

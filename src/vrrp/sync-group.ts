@@ -38,7 +38,19 @@ export interface GroupStepResult {
 export function createSyncGroup(name: string, members: readonly InstanceState[]): SyncGroupState {
   const instances: Record<string, InstanceState> = {}
   for (const m of members) instances[m.params.name] = m
-  return { name, state: 'INIT', members: members.map((m) => m.params.name), instances }
+  return { name, state: groupStateOf(members), members: members.map((m) => m.params.name), instances }
+}
+
+/**
+ * The group's state from its members' (fresh members: INIT; after a reload,
+ * the members carried over): MASTER when all are, FAULT when one is, else
+ * BACKUP once one is (keepalived set_previous_sync_group_states).
+ */
+function groupStateOf(members: readonly InstanceState[]): GroupStateName {
+  if (members.length && members.every((m) => m.state === 'MASTER')) return 'MASTER'
+  if (members.some((m) => m.state === 'FAULT' && m.faults.length)) return 'FAULT'
+  if (members.some((m) => m.state === 'BACKUP' || m.state === 'MASTER')) return 'BACKUP'
+  return 'INIT'
 }
 
 /** The earliest deadline over all members. */
@@ -76,7 +88,7 @@ function groupLog(g: GroupWork, text: string): void {
 function moveGroup(g: GroupWork, trigger: string, to: 'MASTER' | 'BACKUP' | 'FAULT', now: number): void {
   groupLog(g, `Syncing instances to ${to} state`)
   for (const m of g.members) {
-    if (m !== trigger && g.instances[m]!.state !== to) run(g, m, { type: 'sync', now, state: to })
+    if (m !== trigger && g.instances[m]!.state !== to) run(g, m, { type: 'sync', now, state: to, group: g.name })
   }
   g.state = to
   g.actions.push({ instance: undefined, action: { type: 'groupNotify', state: to } })
@@ -106,11 +118,15 @@ export function syncGroupStep(group: SyncGroupState, member: string, event: Inst
   run(g, member, event, opts)
   const after = g.instances[member]!
   const now = event.now
-  if (event.type === 'start' && g.state === 'INIT') {
+  const starting = event.type === 'start' || (event.type === 'resume' && after.state !== 'MASTER')
+  if (event.type === 'resume' && after.state === 'MASTER') {
+    // Resumed together after a restart: the group was MASTER and still is, with no group notify.
+    if (g.members.every((m) => g.instances[m]!.state === 'MASTER')) g.state = 'MASTER'
+  } else if (starting && g.state === 'INIT') {
     if (after.state === 'FAULT' && after.faults.length) {
       g.actions.push({ instance: undefined, action: { type: 'log', line: `VRRP_Group(${g.name}): Syncing ${member} to FAULT state`, detail: false } })
       g.state = 'FAULT'
-      for (const m of g.members) if (m !== member && g.instances[m]!.state === 'BACKUP') run(g, m, { type: 'sync', now, state: 'FAULT' })
+      for (const m of g.members) if (m !== member && g.instances[m]!.state === 'BACKUP') run(g, m, { type: 'sync', now, state: 'FAULT', group: g.name })
       g.actions.push({ instance: undefined, action: { type: 'groupNotify', state: 'FAULT' } })
     } else if (after.state === 'BACKUP') {
       g.state = 'BACKUP'

@@ -9,7 +9,9 @@ import type { TrackFile, TrackProcess, VrrpScript } from '../config/vrrp/model.j
 import type { ScriptOutcome as RunOutcome, ScriptRunner } from '../daemon/notify.js'
 import type { Logger } from '../log/logger.js'
 import { matchesProcess, type ProcessInfo, quorumHeld } from './process-match.js'
-import { createScriptTracker, type ScriptOutcome, scriptRan, type ScriptStatus, type ScriptTrackerState, scriptStatus } from './script-tracker.js'
+import {
+  carryScriptTracker, createScriptTracker, type ScriptOutcome, scriptRan, type ScriptStatus, type ScriptTrackerState, scriptStatus,
+} from './script-tracker.js'
 import type { TrackerStatus } from './tracking.js'
 
 /** keepalived watches track files with inotify; a 1 s poll is close enough and needs no native code. */
@@ -42,7 +44,7 @@ export class LiveTrackers {
   /** Scripts that could not be prepared (insecure, missing): their trackers are dropped, as keepalived does. */
   readonly disabledScripts = new Set<string>()
   private readonly running = new Map<string, RunningScript>()
-  private readonly watchedFiles: string[] = []
+  private readonly watchedFiles = new Map<string, string>()
   private processTimer: NodeJS.Timeout | undefined
   private stopped = false
 
@@ -59,50 +61,101 @@ export class LiveTrackers {
 
   /** Start running the scripts some instance tracks; the first run is now, as keepalived's. */
   startScripts(scripts: readonly VrrpScript[]): void {
+    for (const config of scripts) this.startScript(config, createScriptTracker(config))
+  }
+
+  /**
+   * SIGHUP: the scripts the new configuration tracks. A script that stays
+   * keeps its verdict (carried into its new rise / fall, keepalived's line),
+   * one that goes stops, a new one starts.
+   */
+  reconfigureScripts(scripts: readonly VrrpScript[]): void {
+    const wanted = new Set(scripts.map((s) => s.name))
+    const previous = new Map<string, ScriptTrackerState>()
+    for (const [name, entry] of this.running) {
+      if (entry.timer) clearInterval(entry.timer)
+      this.running.delete(name)
+      if (wanted.has(name)) previous.set(name, entry.tracker)
+      else this.scripts.delete(name)
+    }
+    this.disabledScripts.clear()
     for (const config of scripts) {
-      const prepared = this.runner.prepare(config.script)
-      if (prepared === undefined) {
-        this.log.info(`Disabling track script ${config.name} since not found/accessible`)
-        this.disabledScripts.add(config.name)
+      const old = previous.get(config.name)
+      if (!old) {
+        this.scripts.delete(config.name)
+        this.startScript(config, createScriptTracker(config))
         continue
       }
-      const entry: RunningScript = { config, tracker: createScriptTracker(config), timer: undefined, busy: false }
-      this.running.set(config.name, entry)
-      this.scripts.set(config.name, scriptStatus(entry.tracker))
-      const run = (): void => {
-        if (this.stopped || entry.busy) return
-        entry.busy = true
-        void this.runner.run(prepared, { timeoutMs: Math.max(1, Math.round(config.timeout / 1000)) }).then((outcome) => {
-          entry.busy = false
-          if (this.stopped) return
-          const r = scriptRan(entry.tracker, trackerOutcome(outcome))
-          entry.tracker = r.state
-          for (const line of r.logs) this.log.info(line)
-          const status = scriptStatus(r.state)
-          if (status !== this.scripts.get(config.name)) {
-            this.scripts.set(config.name, status)
-            this.changed()
-          }
-        })
-      }
-      run()
-      entry.timer = setInterval(run, Math.max(1, Math.round(config.interval / 1000)))
+      const carried = carryScriptTracker(old, config)
+      if (carried.log !== undefined) this.log.info(carried.log)
+      this.startScript(config, carried.state)
     }
+  }
+
+  private startScript(config: VrrpScript, tracker: ScriptTrackerState): void {
+    const prepared = this.runner.prepare(config.script)
+    if (prepared === undefined) {
+      this.log.info(`Disabling track script ${config.name} since not found/accessible`)
+      this.disabledScripts.add(config.name)
+      return
+    }
+    const entry: RunningScript = { config, tracker, timer: undefined, busy: false }
+    this.running.set(config.name, entry)
+    this.scripts.set(config.name, scriptStatus(entry.tracker))
+    const run = (): void => {
+      if (this.stopped || entry.busy || this.running.get(config.name) !== entry) return
+      entry.busy = true
+      void this.runner.run(prepared, { timeoutMs: Math.max(1, Math.round(config.timeout / 1000)) }).then((outcome) => {
+        entry.busy = false
+        // Stopped, or replaced by a reload while it ran: this result is nobody's.
+        if (this.stopped || this.running.get(config.name) !== entry) return
+        const r = scriptRan(entry.tracker, trackerOutcome(outcome))
+        entry.tracker = r.state
+        for (const line of r.logs) this.log.info(line)
+        const status = scriptStatus(r.state)
+        if (status !== this.scripts.get(config.name)) {
+          this.scripts.set(config.name, status)
+          this.changed()
+        }
+      })
+    }
+    run()
+    entry.timer = setInterval(run, Math.max(1, Math.round(config.interval / 1000)))
+  }
+
+  /** What each script is doing, for the data dump. */
+  scriptStates(): ReadonlyMap<string, ScriptStatus> {
+    return this.scripts
   }
 
   /** Read each track_file now and whenever it changes. */
   startFiles(files: readonly TrackFile[]): void {
-    for (const f of files) {
-      this.files.set(f.name, readTrackFile(f.file, f.initFile?.value))
-      watchFile(f.file, { interval: FILE_POLL_MS, persistent: false }, () => {
-        const value = readTrackFile(f.file, undefined)
-        if (value !== this.files.get(f.name)) {
-          this.files.set(f.name, value)
-          this.changed()
-        }
-      })
-      this.watchedFiles.push(f.file)
+    for (const f of files) this.watchTrackFile(f)
+  }
+
+  /** SIGHUP: stop watching files gone from the configuration, watch new ones; the others carry on. */
+  reconfigureFiles(files: readonly TrackFile[]): void {
+    const wanted = new Map(files.map((f) => [f.name, f.file]))
+    for (const [name, path] of this.watchedFiles) {
+      if (wanted.get(name) === path) continue
+      unwatchFile(path)
+      this.watchedFiles.delete(name)
+      this.files.delete(name)
     }
+    for (const f of files) if (!this.watchedFiles.has(f.name)) this.watchTrackFile(f)
+  }
+
+  private watchTrackFile(f: TrackFile): void {
+    this.files.set(f.name, readTrackFile(f.file, f.initFile?.value))
+    watchFile(f.file, { interval: FILE_POLL_MS, persistent: false }, () => {
+      if (this.watchedFiles.get(f.name) !== f.file) return
+      const value = readTrackFile(f.file, undefined)
+      if (value !== this.files.get(f.name)) {
+        this.files.set(f.name, value)
+        this.changed()
+      }
+    })
+    this.watchedFiles.set(f.name, f.file)
   }
 
   /**
@@ -111,6 +164,10 @@ export class LiveTrackers {
    * debounce for restarts); the lines are keepalived's `Quorum %s for tracked process %s`.
    */
   startProcesses(trackers: readonly TrackProcess[], now: () => number = Date.now): void {
+    if (this.processTimer) clearInterval(this.processTimer)
+    this.processTimer = undefined
+    // SIGHUP: a tracker that stays keeps its quorum; one that goes is forgotten.
+    for (const name of [...this.processes.keys()]) if (!trackers.some((t) => t.name === name)) this.processes.delete(name)
     if (trackers.length === 0) return
     const since = new Map<string, number>()
     const scan = (first: boolean): void => {
@@ -119,7 +176,7 @@ export class LiveTrackers {
       let changed = false
       for (const tp of trackers) {
         const held = quorumHeld(tp, processes.filter((p) => matchesProcess(tp, p)).length)
-        if (first) {
+        if (first && !this.processes.has(tp.name)) {
           this.processes.set(tp.name, held)
           continue
         }
@@ -145,7 +202,7 @@ export class LiveTrackers {
     this.stopped = true
     if (this.processTimer) clearInterval(this.processTimer)
     for (const s of this.running.values()) if (s.timer) clearInterval(s.timer)
-    for (const file of this.watchedFiles) unwatchFile(file)
+    for (const file of this.watchedFiles.values()) unwatchFile(file)
   }
 }
 

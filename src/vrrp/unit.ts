@@ -28,8 +28,8 @@ class LoneInstance implements Unit {
   readonly members: readonly string[]
   private current: InstanceState
 
-  constructor(params: InstanceParams) {
-    this.current = createInstance(params)
+  constructor(params: InstanceParams, carried?: InstanceState) {
+    this.current = carried ?? createInstance(params)
     this.members = [params.name]
   }
 
@@ -53,8 +53,8 @@ class SyncedInstances implements Unit {
   readonly members: readonly string[]
   private current: SyncGroupState
 
-  constructor(name: string, members: readonly InstanceParams[]) {
-    this.current = createSyncGroup(name, members.map((p) => createInstance(p)))
+  constructor(name: string, members: readonly InstanceParams[], carried: ReadonlyMap<string, InstanceState>) {
+    this.current = createSyncGroup(name, members.map((p) => carried.get(p.name) ?? createInstance(p)))
     this.group = name
     this.members = this.current.members
   }
@@ -74,10 +74,16 @@ class SyncedInstances implements Unit {
   }
 }
 
-export function loneInstance(params: InstanceParams): Unit {
-  return new LoneInstance(params)
+/**
+ * A lone instance. `carried`: its state before a reload (old parameters, which
+ * the `reload` event replaces); its name is the new instance's.
+ */
+export function loneInstance(params: InstanceParams, carried?: InstanceState): Unit {
+  return new LoneInstance(params, carried && { ...carried, params: { ...carried.params, name: params.name } })
 }
 
-export function syncedInstances(name: string, members: readonly InstanceParams[]): Unit {
-  return new SyncedInstances(name, members)
+/** A sync group; `carried` maps member names to their states before a reload. */
+export function syncedInstances(name: string, members: readonly InstanceParams[], carried: ReadonlyMap<string, InstanceState> = new Map()): Unit {
+  const renamed = new Map([...carried].map(([member, state]) => [member, { ...state, params: { ...state.params, name: member } }]))
+  return new SyncedInstances(name, members, renamed)
 }

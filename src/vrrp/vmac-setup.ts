@@ -74,6 +74,15 @@ export class VmacSetup {
     return info
   }
 
+  /** SIGHUP removed the last instance on VMAC `name`: delete it (the base's sysctls stay until stop). */
+  async remove(name: string): Promise<void> {
+    if (!this.vmacs.has(name)) return
+    this.vmacs.delete(name)
+    const r = await deleteVmac(this.nl, name)
+    if (r instanceof NetError) this.log.error(`cannot delete VMAC interface ${name}: ${r.message}`)
+    else this.log.info(`Deleting VMAC interface ${name}`)
+  }
+
   /** Delete every VMAC of this run and restore the base interfaces' sysctls. */
   async teardown(): Promise<void> {
     for (const name of this.vmacs.keys()) {

@@ -170,12 +170,14 @@ t.test('becoming master: advert first, then VIPs, GARP round, notify; stats', as
     { type: 'addVips' },
     { type: 'garp', round: 'master', repeat: 5 },
     { type: 'notify', state: 'MASTER', priority: 150 },
+    { type: 'transition', from: 'BACKUP', to: 'MASTER', reason: 'preempting lower priority master 10.9.0.2' },
   ])
   const released = w.node('node2').actions.filter((a) => a.at === 13_414_062).map((a) => a.action).filter((a) => a.type !== 'log')
   t.same(released, [
     { type: 'removeVips' },
     { type: 'notify', state: 'BACKUP', priority: 100 },
     { type: 'stat', counter: 'releaseMaster' },
+    { type: 'transition', from: 'MASTER', to: 'BACKUP', reason: 'higher priority advert from 10.9.0.1' },
   ])
 })
 
@@ -191,6 +193,7 @@ t.test('failover on stop: priority 0, takeover after Skew_Time', async (t) => {
     { type: 'log', line: '(VI_1) removing VIPs.', detail: true },
     { type: 'removeVips' },
     { type: 'notify', state: 'STOP', priority: 150 },
+    { type: 'transition', from: 'MASTER', to: 'STOP', reason: 'stop' },
   ])
   t.equal(nextDeadline(n1.state), undefined, 'a stopped instance has no timers')
   const n2 = w.node('node2')
@@ -392,12 +395,15 @@ t.test('owner ignores priority events; clamping to 1..254', async (t) => {
 t.test('start in FAULT: reason lines only, then BACKUP when the tracker reports', async (t) => {
   const s0 = createInstance(params())
   const r = step(s0, { type: 'start', now: 0, faults: [{ cause: 'interface eth0', reason: '(VI_1): entering FAULT state (interface eth0 down)' }] })
-  t.same(r.actions, [{ type: 'log', line: '(VI_1): entering FAULT state (interface eth0 down)', detail: false }])
+  t.same(r.actions, [
+    { type: 'log', line: '(VI_1): entering FAULT state (interface eth0 down)', detail: false },
+    { type: 'transition', from: 'INIT', to: 'FAULT', reason: 'tracked interface eth0 down at startup' },
+  ])
   t.equal(r.state.state, 'FAULT')
   const up = step(r.state, { type: 'fault', now: 5, cause: 'interface eth0', active: false })
   t.same(up.actions.filter((a) => a.type === 'log').map((a) => a.type === 'log' && a.line), ['(VI_1) Entering BACKUP STATE'])
   const pending = step(s0, { type: 'start', now: 0, initPending: ['script chk'] })
-  t.same(pending.actions, [], 'waiting for a weight-0 script is silent')
+  t.same(pending.actions, [{ type: 'transition', from: 'INIT', to: 'FAULT', reason: 'waiting for tracked script chk at startup' }], 'waiting for a weight-0 script is silent')
   const ready = step(pending.state, { type: 'trackerReady', now: 2, cause: 'script chk' })
   t.equal(ready.state.state, 'BACKUP')
   t.equal(ready.state.deadlines.masterDown, 2 + 3_609_375)
@@ -456,9 +462,10 @@ t.test('unicast: leaving FAULT sends a GARP for our source address', async (t) =
   const s = step(createInstance(params({ unicast: true, sourceAddress: '10.9.0.1' })), { type: 'start', now: 0 }).state
   const f = step(s, { type: 'fault', now: 1, cause: 'interface eth0', active: true }).state
   const r = step(f, { type: 'fault', now: 2, cause: 'interface eth0', active: false })
-  t.same(r.actions.slice(-2), [
+  t.same(r.actions.slice(-3), [
     { type: 'log', line: 'VI_1: sending gratuitous ARP for 10.9.0.1', detail: true },
     { type: 'sourceGarp' },
+    { type: 'transition', from: 'FAULT', to: 'BACKUP', reason: 'tracked interface eth0 up' },
   ])
 })
 

@@ -164,10 +164,13 @@ t.test('a member starting in FAULT syncs the group to FAULT at start', async (t)
   const r2 = syncGroupStep(r1.group, 'VI_2', { type: 'start', now: 0 })
   t.same(r1.actions.map((a) => a.action), [
     { type: 'log', line: '(VI_1): entering FAULT state (interface eth0 down)', detail: false },
+    { type: 'transition', from: 'INIT', to: 'FAULT', reason: 'tracked interface eth0 down at startup' },
     { type: 'log', line: 'VRRP_Group(VG1): Syncing VI_1 to FAULT state', detail: false },
     { type: 'groupNotify', state: 'FAULT' },
   ])
-  t.same(r2.actions, [], 'the other member waits in FAULT silently')
+  t.same(r2.actions.map((a) => a.action), [
+    { type: 'transition', from: 'INIT', to: 'FAULT', reason: 'sync group in fault at startup' },
+  ], 'the other member waits in FAULT silently')
   t.same(states({ group: r2.group } as Node), ['FAULT', 'FAULT', 'FAULT'])
   t.equal(syncGroupNextDeadline(r2.group), undefined)
 })
