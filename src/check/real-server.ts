@@ -9,7 +9,10 @@
  * update_svr_checker_state() / set_checker_state(): it says whether the real
  * server must now go up or down (perform_svr_state(), which the virtual
  * server does, with its quorum) and whether a first result that changed
- * nothing must still fire the real server's notifications. Pure.
+ * nothing must still fire the real server's notifications. A reload carries
+ * a kept real server's state in ({@link RealServerCarried}, each checker's
+ * {@link CheckerInitial}); a respawn starts its checkers from what the kernel
+ * table shows. Pure.
  */
 import type { RealServer } from '../config/lvs/model.js'
 
@@ -22,11 +25,28 @@ export function realWeight(effective: number): number {
   return Math.min(Math.trunc(effective), IPVS_WEIGHT_LIMIT)
 }
 
+/** A checker's health, as carried across a reload or adopted from the kernel at a respawn. */
+export interface CheckerInitial {
+  readonly up: boolean
+  readonly hasRun: boolean
+}
+
 /** A checker of a real server, as the pool needs to know it. */
 export interface CheckerRef {
   /** The CheckerRunner id. */
   readonly id: string
   readonly alpha: boolean
+  /** Start from this health instead of keepalived's start-up rule (alpha: down). */
+  readonly initial?: CheckerInitial
+}
+
+/** A real server kept by a reload: what the previous configuration's pool knew of it. */
+export interface RealServerCarried {
+  readonly alive: boolean
+  /** Its effective weight then (a dynamic checker's weight included). */
+  readonly effectiveWeight: number
+  /** Its configured weight then: a change is applied (and logged) by the pool's resume(). */
+  readonly weight: number
 }
 
 export interface RealServerInput {
@@ -35,6 +55,10 @@ export interface RealServerInput {
   readonly text: string
   /** The checkers that run for it (a checker kind that is not run must not be listed: it would never come up). */
   readonly checkers: readonly CheckerRef[]
+  /** Reload: the state it had under the previous configuration. */
+  readonly carried?: RealServerCarried
+  /** Respawn: the effective weight the kernel shows for it (a dynamic weight the previous process had set). */
+  readonly effectiveWeight?: number
 }
 
 export interface CheckerHealth {
@@ -60,17 +84,22 @@ export class RealServerHealth {
   alive = false
   /** keepalived's `effective_weight`: the configured weight until a dynamic checker changes it. */
   effectiveWeight: number
+  /** Reload: what the previous configuration's pool knew of it (undefined for a new real server). */
+  readonly carried: RealServerCarried | undefined
   private failed = 0
   private readonly checkers = new Map<string, CheckerHealth>()
 
   constructor(input: RealServerInput) {
     this.config = input.config
     this.text = input.text
-    this.effectiveWeight = input.config.weight
+    this.carried = input.carried
+    this.effectiveWeight = input.carried?.effectiveWeight ?? input.effectiveWeight ?? input.config.weight
+    if (input.carried) this.alive = input.carried.alive
     for (const c of input.checkers) {
       // validate_check_config(): an alpha checker is set failed before anything runs.
-      this.checkers.set(c.id, { up: !c.alpha, hasRun: false, alpha: c.alpha })
-      if (c.alpha) this.failed++
+      const initial = c.initial ?? { up: !c.alpha, hasRun: false }
+      this.checkers.set(c.id, { up: initial.up, hasRun: initial.hasRun, alpha: c.alpha })
+      if (!initial.up) this.failed++
     }
   }
 

@@ -8,35 +8,37 @@
  * entry is never touched. At stop our entries, and only ours, are removed
  * (unless -I), and the timeouts we changed are restored.
  *
+ * A reload (reload.ts) keeps what did not change — kernel entries, health,
+ * running checkers — and reconciles once against the old and new
+ * configurations' entries together. A respawn (start with `respawn`) seeds
+ * each real server from the kernel table (adopt.ts), so a correct table is
+ * not touched. status() and dumpData() (status.ts) show the pools, checkers,
+ * counters and what the kernel holds.
+ *
  * Without IPVS in the kernel the checker side logs keepalived's
  * `IPVS: Can't initialize ipvs` and stays idle; the VRRP side keeps running.
  */
 import { performance } from 'node:perf_hooks'
 import type { Config } from '../config/config.js'
 import type { VirtualServer } from '../config/lvs/model.js'
-import { ScriptRunner } from '../daemon/notify.js'
-import { NotifyFifo } from '../daemon/notify-fifo.js'
-import { SmtpAlerter } from '../daemon/smtp-alert.js'
-import { quorumMailBody, smtpConfigured } from '../daemon/smtp-message.js'
-import type { Subsystem, SubsystemContext } from '../daemon/subsystem.js'
-import { desiredTable, type Owned, ownedOf, rsText, vsText } from '../ipvs/desired.js'
+import type { Subsystem, SubsystemContext, StartHints } from '../daemon/subsystem.js'
+import { desiredTable, mergeOwned } from '../ipvs/desired.js'
 import { KernelTable } from '../ipvs/apply.js'
 import {
-  type IpvsClient, type IpvsTimeouts, listAddresses, NetError, type NetworkEventWatcher, openIpvs, openRtnetlink, watchNetworkEvents,
+  type IpvsClient, listAddresses, NetError, type NetworkEventWatcher, openIpvs, openRtnetlink, watchNetworkEvents,
 } from '../net/index.js'
-import { type CheckerStatus, type Clock, CheckScheduler, type Timer } from './scheduler.js'
-import { type PoolChange, VirtualServerPool, type VirtualServerStatus } from './virtual-server.js'
-import { checkerMailBody, runnersFor } from './runners.js'
+import type { CheckersStatus } from '../status/types.js'
+import { adoptRealServers } from './adopt.js'
+import { CheckerGlobals } from './globals.js'
+import { assemble, type BuildEnv, freshRealServer, type LiveVs, runnersOf, type ToSchedule } from './live.js'
+import { virtualServerKeys } from './match.js'
+import { CheckerMetrics } from './metrics.js'
 import type { CheckerRunner } from './probe.js'
-
-/** One virtual server at run time. */
-interface LiveVs {
-  readonly config: VirtualServer
-  readonly pool: VirtualServerPool
-  readonly owned: Owned
-  /** Checker ids of this virtual server (ha_suspend suspends them together). */
-  readonly checkerIds: readonly string[]
-}
+import { planReload } from './reload.js'
+import { type Clock, CheckScheduler, type Timer } from './scheduler.js'
+import { checkersStatus, dataFilePath, dumpText, type StatusSources, writeDataFile } from './status.js'
+import type { PoolChange } from './virtual-server.js'
+import { checkerMailBody } from './runners.js'
 
 const realClock: Clock = {
   now: () => Math.round(performance.now() * 1000),
@@ -49,99 +51,115 @@ export interface CheckerRuntimeDeps {
   readonly openIpvs?: () => Promise<IpvsClient | NetError>
   readonly clock?: Clock
   readonly random?: () => number
+  /** Where SIGUSR1 writes (default /tmp/keepalived_check.data, or in an absolute $TMPDIR). */
+  readonly dataFile?: string
+  /** ha_suspend's view of local addresses; default: rtnetlink. */
+  readonly addresses?: () => Promise<readonly string[] | NetError>
 }
 
 export class CheckerRuntime implements Subsystem {
   private ipvs: IpvsClient | undefined
   private table: KernelTable | undefined
   private scheduler: CheckScheduler | undefined
-  private scripts: ScriptRunner | undefined
-  private fifo: NotifyFifo | undefined
-  private smtp: SmtpAlerter | undefined
-  private readonly runners = new Map<string, { runner: CheckerRunner; rsIndex: number }>()
+  private globals: CheckerGlobals | undefined
   private watcher: NetworkEventWatcher | undefined
+  /** Local addresses while ha_suspend is watched. */
+  private local: Set<string> | undefined
   private config: Config | undefined
-  private readonly vss: LiveVs[] = []
-  private readonly vsOfChecker = new Map<string, LiveVs>()
+  private vss: LiveVs[] = []
+  private readonly runners = new Map<string, { runner: CheckerRunner; rsIndex: number; vs: LiveVs }>()
   private readonly dirty = new Set<LiveVs>()
-  /** IPVS writes, strictly in order. */
+  /** IPVS writes and reloads, strictly in order. */
   private work: Promise<void> = Promise.resolve()
-  private savedTimeouts: IpvsTimeouts | undefined
+  private ipvsState: 'idle' | 'failed' | 'ready' = 'idle'
+  private nextChecker = 0
+  private readonly metrics = new CheckerMetrics()
   private stopping = false
 
   constructor(private readonly ctx: SubsystemContext, private readonly deps: CheckerRuntimeDeps = {}) {}
 
-  async start(config: Config): Promise<void> {
+  async start(config: Config, hints?: StartHints): Promise<void> {
     const log = this.ctx.log
     this.config = config
     if (config.lvs.virtualServers.length === 0) return
     log.debug('Initializing ipvs')
     const ipvs = await (this.deps.openIpvs ?? openIpvs)()
     if (ipvs instanceof NetError) {
+      this.ipvsState = 'failed'
       log.error(`IPVS: Can't initialize ipvs: ${ipvs.message}`)
       log.error('The checker side is disabled: no health check runs and the IPVS table is not programmed (VRRP is not affected)')
       return
     }
     this.ipvs = ipvs
-    const g = config.global
-    if (g.lvsFlush) {
+    this.ipvsState = 'ready'
+    const respawn = hints?.respawn ?? false
+    // A respawned process takes the table as it is: no flush.
+    if (config.global.lvsFlush && !respawn) {
       const r = await ipvs.flush()
       if (r instanceof NetError) log.error(`IPVS: flush failed: ${r.message}`)
     }
-    if (g.lvsTimeouts) await this.setTimeouts(ipvs, g.lvsTimeouts)
+    this.globals = new CheckerGlobals(ipvs, log)
+    await this.globals.apply(undefined, config.global)
 
     this.table = new KernelTable(ipvs, (line) => log.error(line))
     const dump = await ipvs.services()
     if (dump instanceof NetError) log.error(`IPVS: cannot read the current table: ${dump.message}`)
     else this.table.load(dump)
 
-    const fifo = g.lvsNotifyFifo ?? g.notifyFifo
-    if (fifo) this.fifo = NotifyFifo.open(fifo.path, log, fifo === g.lvsNotifyFifo ? 'lvs_' : '')
-    if (smtpConfigured(g)) this.smtp = new SmtpAlerter({ global: g, log })
     // Debian's keepalived is built with BFD and says so at every checker start.
     log.info('Activating BFD healthchecker')
-    this.scripts = new ScriptRunner({ log, scriptUser: g.scriptUser, enableScriptSecurity: g.enableScriptSecurity })
     this.scheduler = new CheckScheduler({
       clock: this.deps.clock ?? realClock,
       random: this.deps.random ?? Math.random,
       log: (line) => log.info(line),
       onTransition: (id, up) => this.transition(id, up),
       onWeight: (id, weight) => this.changed(id, (vs) => vs.pool.checkerWeight(id, weight)),
+      onResult: (id, outcome) => this.metrics.record(id, this.runners.get(id)?.runner.kind ?? 'UNKNOWN', outcome),
     })
 
-    const runnerEnv = { scripts: this.scripts, trackFiles: config.vrrp.trackFiles, log }
-    const pending: { vs: LiveVs; runners: ReturnType<typeof runnersFor> }[] = []
+    const env = this.buildEnv(config)
+    const keys = virtualServerKeys(config.lvs.virtualServers, config.lvs.virtualServerGroups)
+    const pending: ToSchedule[] = []
+    const table = this.table
     config.lvs.virtualServers.forEach((vs, i) => {
-      const realServers = vs.realServers.map((rs, j) => {
-        const runners = vs.realServers[j]!.checkers.flatMap((c, k) => runnersFor(c, rs, vs, `${i}/${j}/${k}`, runnerEnv))
-        return { config: rs, text: rsText(rs, vs), checkers: runners.map((r) => ({ id: r.id, alpha: r.timing.alpha })), runners }
-      })
-      const pool = new VirtualServerPool({
-        config: vs,
-        text: vsText(vs),
-        realServers,
-        ...(vs.sorryServer ? { sorryServerText: rsText(vs.sorryServer, vs) } : {}),
-      })
-      const live: LiveVs = {
-        config: vs,
-        pool,
-        owned: ownedOf({ virtualServers: [vs], virtualServerGroups: config.lvs.virtualServerGroups }),
-        checkerIds: realServers.flatMap((rs) => rs.runners.map((r) => r.id)),
-      }
+      const planned = respawn
+        ? adoptRealServers(vs, config.lvs.virtualServerGroups, table, env)
+        : vs.realServers.map((rs) => freshRealServer(rs, vs, env))
+      const { live, toSchedule } = assemble(vs, keys[i]!, planned, env)
       this.vss.push(live)
-      for (const id of live.checkerIds) this.vsOfChecker.set(id, live)
-      realServers.forEach((rs, j) => { for (const r of rs.runners) this.runners.set(r.id, { runner: r, rsIndex: j }) })
-      this.report(pool.start(), live, true)
+      this.index(live)
+      this.report(live.pool.start(), live, true)
       this.dirty.add(live)
-      pending.push({ vs: live, runners: realServers.flatMap((rs) => rs.runners) })
+      pending.push(...toSchedule)
     })
     this.flush()
     await this.work
+    await this.watchHaSuspend()
+    this.schedule(pending)
+  }
 
-    const suspended = await this.watchHaSuspend()
-    for (const { vs, runners } of pending) {
-      for (const r of runners) this.scheduler.add(r, { suspended: suspended.has(vs) })
+  /**
+   * SIGHUP with a configuration that loaded: apply only the difference
+   * (reference §6.3). Runs in the IPVS work chain, so it never interleaves
+   * with a checker's kernel update.
+   */
+  async reload(config: Config): Promise<void> {
+    if (this.stopping) return
+    if (this.ipvsState === 'idle') {
+      // Nothing was configured at start: this is the first start of the checker side.
+      this.config = config
+      if (config.lvs.virtualServers.length > 0) await this.start(config)
+      return
     }
+    if (this.ipvsState === 'failed') {
+      this.config = config
+      this.ctx.log.error('IPVS is not available: the new virtual servers are not programmed')
+      return
+    }
+    const run = this.work.then(() => this.applyReload(config))
+    // The chain goes on whatever happens; the caller (the process shell) reports a failure.
+    this.work = run.catch(() => {})
+    await run
   }
 
   async stop(): Promise<void> {
@@ -160,24 +178,19 @@ export class CheckerRuntime implements Subsystem {
         for (const vs of this.vss) await this.table.sync([], vs.owned)
       }
     }
-    if (ipvs && this.savedTimeouts) {
-      const r = await ipvs.setTimeouts(this.savedTimeouts)
-      if (r instanceof NetError) this.ctx.log.error('Failed to set ipvs timeouts')
-    }
-    this.scripts?.killAll()
-    this.fifo?.close()
-    this.smtp?.close()
+    await this.globals?.close()
     ipvs?.close()
   }
 
-  /** For status and tests: each virtual server's pool and each checker's last result. */
-  poolStatus(): { virtualServers: VirtualServerStatus[]; checkers: Map<string, CheckerStatus> } {
-    const checkers = new Map<string, CheckerStatus>()
-    for (const id of this.vsOfChecker.keys()) {
-      const s = this.scheduler?.status(id)
-      if (s) checkers.set(id, s)
-    }
-    return { virtualServers: this.vss.map((v) => v.pool.status()), checkers }
+  status(): CheckersStatus {
+    return checkersStatus(this.statusSources())
+  }
+
+  /** SIGUSR1: keepalived's /tmp/keepalived_check.data. */
+  dumpData(): void {
+    const path = this.deps.dataFile ?? dataFilePath()
+    const err = writeDataFile(path, dumpText(this.statusSources()))
+    if (err) this.ctx.log.error(`Unable to write ${path}: ${err.message}`)
   }
 
   /** IPVS requests sent so far. */
@@ -185,56 +198,92 @@ export class CheckerRuntime implements Subsystem {
     return this.table?.operations ?? 0
   }
 
-  private async setTimeouts(ipvs: IpvsClient, wanted: NonNullable<Config['global']['lvsTimeouts']>): Promise<void> {
-    const old = await ipvs.timeouts()
-    if (old instanceof NetError) {
-      this.ctx.log.error('Failed to set ipvs timeouts')
-      return
+  private statusSources(): StatusSources {
+    return {
+      ipvsAvailable: this.ipvsState === 'ready',
+      virtualServers: this.vss,
+      groups: this.config?.lvs.virtualServerGroups ?? [],
+      kernel: this.table,
+      suspended: (id) => this.scheduler?.status(id)?.suspended ?? false,
+      metrics: this.metrics,
+      ipvsOperations: this.table?.operations ?? 0,
+      ipvsErrors: this.table?.errors ?? 0,
     }
-    const r = await ipvs.setTimeouts({ tcp: wanted.tcp ?? 0, tcpFin: wanted.tcpfin ?? 0, udp: wanted.udp ?? 0 })
-    if (r instanceof NetError) this.ctx.log.error('Failed to set ipvs timeouts')
-    else this.savedTimeouts = old
+  }
+
+  private buildEnv(config: Config): BuildEnv {
+    const g = config.global
+    return {
+      runnerEnv: { scripts: this.globals!.scripts, trackFiles: config.vrrp.trackFiles, log: this.ctx.log },
+      trackFiles: config.vrrp.trackFiles,
+      scriptSecurity: { user: g.scriptUser, secure: g.enableScriptSecurity },
+      groups: config.lvs.virtualServerGroups,
+      nextId: () => `c${this.nextChecker++}`,
+    }
+  }
+
+  private async applyReload(config: Config): Promise<void> {
+    const previous = this.config!
+    const table = this.table!
+    await this.globals!.apply(previous.global, config.global)
+    const plan = planReload({
+      previous: this.vss,
+      previousGroups: previous.lvs.virtualServerGroups,
+      lvs: config.lvs,
+      env: this.buildEnv(config),
+      stateOf: (id) => this.scheduler?.status(id)?.state,
+    })
+    for (const id of plan.stop) {
+      this.scheduler?.remove(id)
+      this.metrics.forget(id)
+    }
+    for (const r of plan.reports) this.report(r.change, r.vs, r.init)
+    const previousOwned = this.vss.map((v) => v.owned)
+    this.vss = [...plan.virtualServers]
+    this.config = config
+    this.runners.clear()
+    this.dirty.clear()
+    for (const vs of this.vss) this.index(vs)
+    // One reconcile: what the old configuration owned and the new one dropped goes, the rest is compared.
+    const byConfig = new Map<VirtualServer, LiveVs>(this.vss.map((v) => [v.config, v]))
+    const desired = desiredTable(config.lvs, (vs) => byConfig.get(vs)?.pool.pool())
+    await table.sync(desired, mergeOwned(...previousOwned, ...this.vss.map((v) => v.owned)))
+    await this.watchHaSuspend()
+    this.schedule(plan.toSchedule)
+  }
+
+  private index(vs: LiveVs): void {
+    for (const { runner, rsIndex } of runnersOf(vs)) this.runners.set(runner.id, { runner, rsIndex, vs })
+  }
+
+  private schedule(list: readonly ToSchedule[]): void {
+    for (const t of list) this.scheduler?.add(t.runner, { suspended: this.suspendedNow(t.vs), ...(t.state ? { state: t.state } : {}) })
   }
 
   /** A checker went up or down: the pool first, then keepalived's per-checker mail (smtp_alert on the real server). */
   private transition(id: string, up: boolean): void {
-    const vs = this.vsOfChecker.get(id)
     const entry = this.runners.get(id)
-    if (!vs || !entry || this.stopping) return
-    const aliveBefore = vs.pool.status().realServers[entry.rsIndex]?.alive
+    if (!entry || this.stopping) return
+    const { vs, rsIndex, runner } = entry
+    const aliveBefore = vs.pool.status().realServers[rsIndex]?.alive
     this.changed(id, (v) => v.pool.checkerVerdict(id, up))
-    const aliveNow = vs.pool.status().realServers[entry.rsIndex]?.alive ?? up
-    const rs = vs.config.realServers[entry.rsIndex]!
-    this.smtp?.realServer(entry.runner.target.text, entry.runner.target.vsText, aliveNow, checkerMailBody(entry.runner.kind, up), rs.smtpAlert, aliveBefore !== aliveNow)
+    const aliveNow = vs.pool.status().realServers[rsIndex]?.alive ?? up
+    const rs = vs.config.realServers[rsIndex]!
+    this.globals?.smtp?.realServer(runner.target.text, runner.target.vsText, aliveNow, checkerMailBody(runner.kind, up), rs.smtpAlert, aliveBefore !== aliveNow)
   }
 
   /** A checker's verdict or weight changed: log, run scripts, and push the virtual server's pool. */
   private changed(id: string, step: (vs: LiveVs) => PoolChange): void {
-    const vs = this.vsOfChecker.get(id)
+    const vs = this.runners.get(id)?.vs
     if (!vs || this.stopping) return
     this.report(step(vs), vs)
     this.dirty.add(vs)
     this.flush()
   }
 
-  private report(change: PoolChange, vs?: LiveVs, init = false): void {
+  private report(change: PoolChange, vs: LiveVs, init = false): void {
     for (const line of change.lines) this.ctx.log.info(line)
-    for (const event of change.events) {
-      // reference §5.16: `RS [rs] [vs] UP|DOWN`, `VS [vs] UP|DOWN`.
-      const state = event.up ? 'UP' : 'DOWN'
-      this.fifo?.write(event.kind === 'real-server' ? `RS ${event.rs} ${event.vs} ${state}\n` : `VS ${event.vs} ${state}\n`)
-      if (event.kind === 'virtual-server' && vs && this.smtp) {
-        const { quorum, hysteresis } = vs.config
-        const body = quorumMailBody({
-          up: event.up, init, stopping: event.stopping, quorum, hysteresis,
-          threshold: event.up ? quorum + hysteresis : quorum - hysteresis, weightSum: vs.pool.status().weightSum,
-        })
-        this.smtp.virtualServer(event.vs, event.up, body, vs.config.smtpAlert)
-      }
-      if (!event.script || !this.scripts) continue
-      const prepared = this.scripts.prepare(event.script)
-      if (prepared) void this.scripts.run(prepared, event.stopping ? { timeoutMs: 1000 } : {})
-    }
+    this.globals?.notify(change, vs.config, () => vs.pool.status().weightSum, init)
   }
 
   /** Reconcile every virtual server marked dirty, in the IPVS work chain (changes coalesce while one runs). */
@@ -253,27 +302,30 @@ export class CheckerRuntime implements Subsystem {
     }).catch((err: unknown) => this.ctx.log.error(`IPVS update failed: ${(err as Error).message}`))
   }
 
+  private suspendedNow(vs: LiveVs): boolean {
+    const address = vs.config.address
+    return vs.config.haSuspend && address !== undefined && this.local !== undefined && !this.local.has(address)
+  }
+
   /**
    * ha_suspend: a virtual server's checkers run only while its address is
-   * configured on this machine (it follows VRRP). Returns the virtual servers
-   * suspended at start.
+   * configured on this machine (it follows VRRP). The local addresses are
+   * read once, then kept current from netlink events.
    */
-  private async watchHaSuspend(): Promise<Set<LiveVs>> {
-    const suspended = new Set<LiveVs>()
-    const watched = this.vss.filter((v) => v.config.haSuspend && v.config.address !== undefined)
-    if (watched.length === 0) return suspended
-    const nl = openRtnetlink()
-    if (nl instanceof NetError) {
-      this.ctx.log.error(`ha_suspend: cannot read addresses: ${nl.message}`)
-      return suspended
+  private async watchHaSuspend(): Promise<void> {
+    if (this.local !== undefined || !this.vss.some((v) => v.config.haSuspend && v.config.address !== undefined)) return
+    const addresses = await (this.deps.addresses ?? localAddresses)()
+    if (addresses instanceof NetError) {
+      this.ctx.log.error(`ha_suspend: cannot read addresses: ${addresses.message}`)
+      return
     }
-    const addresses = await listAddresses(nl)
-    nl.close()
-    const local = new Set(addresses instanceof NetError ? [] : addresses.map((a) => a.address))
-    for (const v of watched) if (!local.has(v.config.address!)) suspended.add(v)
+    this.local = new Set(addresses)
+    if (this.deps.addresses) return
     const watcher = watchNetworkEvents((e) => {
       if (e.type !== 'address') return
-      const hit = watched.filter((v) => v.config.address === e.address)
+      if (e.change === 'added') this.local?.add(e.address)
+      else this.local?.delete(e.address)
+      const hit = this.vss.filter((v) => v.config.haSuspend && v.config.address === e.address)
       if (hit.length === 0) return
       this.ctx.log.info(`Netlink reflector reports IP ${e.address} ${e.change}`)
       for (const v of hit) {
@@ -283,8 +335,15 @@ export class CheckerRuntime implements Subsystem {
     }, (err) => this.ctx.log.error(`Netlink: ${err.message}`))
     if (watcher instanceof NetError) this.ctx.log.error(`ha_suspend: cannot watch addresses: ${watcher.message}`)
     else this.watcher = watcher
-    return suspended
   }
+}
+
+async function localAddresses(): Promise<readonly string[] | NetError> {
+  const nl = openRtnetlink()
+  if (nl instanceof NetError) return nl
+  const addresses = await listAddresses(nl)
+  nl.close()
+  return addresses instanceof NetError ? addresses : addresses.map((a) => a.address)
 }
 
 export function createCheckerRuntime(ctx: SubsystemContext): Subsystem {

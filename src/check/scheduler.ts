@@ -134,14 +134,18 @@ export class CheckScheduler {
     this.maxConcurrent = Math.max(1, options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT)
   }
 
-  /** Register a checker; its first attempt comes 1 s + random(0..warmup) later. */
-  add(runner: CheckerRunner, opts: { suspended?: boolean } = {}): void {
+  /**
+   * Register a checker; its first attempt comes 1 s + random(0..warmup) later.
+   * `state` replaces the start-up state (a reload's migrated checker, a
+   * respawn's adopted one).
+   */
+  add(runner: CheckerRunner, opts: { suspended?: boolean; state?: CheckerState } = {}): void {
     if (this.stopped) return
     if (this.entries.has(runner.id)) throw new Error(`checker ${runner.id} is already scheduled`)
     const entry: Entry = {
       runner,
       policy: retryPolicy(runner.kind),
-      state: initialCheckerState(runner.timing),
+      state: opts.state ?? initialCheckerState(runner.timing),
       suspended: opts.suspended ?? false,
       queued: false,
       timer: undefined,

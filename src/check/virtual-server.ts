@@ -17,7 +17,10 @@
  * (set_quorum_states() runs before any real server is alive), so a virtual
  * server that has it at start-up logs `Gained quorum …` and runs quorum_up;
  * `Starting with quorum down q-h=T` prints T = quorum + hysteresis, the
- * threshold it must reach. Reload migration is not handled here.
+ * threshold it must reach. A reload builds the new configuration's pool with
+ * each kept real server's carried state and calls {@link
+ * VirtualServerPool.resume} instead of start(); what it drops goes through
+ * {@link VirtualServerPool.retire} on the old pool.
  */
 import type { RealServer, SorryServer, VirtualServer } from '../config/lvs/model.js'
 import type { ScriptSpec } from '../config/schema.js'
@@ -108,6 +111,8 @@ export class VirtualServerPool {
   /** The real server the sorry server duplicates (s_svr_duplicates_rs), if any. */
   private readonly sorryTwin: RealServerHealth | undefined
   private phase: 'new' | 'running' | 'stopped' = 'new'
+  /** Real servers a reload dropped: out of the pool for good. */
+  private readonly retired = new Set<RealServerHealth>()
   private quorumUp = false
   private sorryAlive = false
 
@@ -143,6 +148,78 @@ export class VirtualServerPool {
       if (this.rsInitNotifies) this.notifyRealServer(rs, false, out)
     }
     this.updateQuorum(true, out)
+    return out
+  }
+
+  /**
+   * Reload (clear_diff_services, then init_service_vs on a kept virtual
+   * server): go on from the previous configuration's quorum and sorry server
+   * state instead of start(). Kept real servers (built with `carried`) keep
+   * their aliveness: one whose checkers now all pass comes up (`Adding
+   * service …`), one with a failed checker leaves without a line (as in
+   * migrate_checkers), a changed configured weight is logged `Changing
+   * weight from …`. New real servers join as at start-up. Then the quorum,
+   * with keepalived's `init` wording.
+   */
+  resume(previous: { readonly quorumUp: boolean; readonly sorryAlive: boolean }): PoolChange {
+    if (this.phase !== 'new') return NOTHING
+    this.phase = 'running'
+    this.quorumUp = previous.quorumUp
+    this.sorryAlive = previous.sorryAlive && this.config.sorryServer !== undefined
+    const out: Changes = { lines: [], events: [] }
+    for (const rs of this.realServers) {
+      const carried = rs.carried
+      if (!carried) {
+        if (rs.failedCheckers > 0) continue
+        rs.alive = true
+        if (this.rsInitNotifies) this.notifyRealServer(rs, false, out)
+        continue
+      }
+      if (rs.failedCheckers === 0 && !rs.alive) this.perform(rs, true, out)
+      else if (rs.failedCheckers > 0 && rs.alive) rs.alive = false
+      if (carried.weight !== rs.config.weight) {
+        const before = rs.weight
+        rs.effectiveWeight = rs.config.weight
+        if (rs.weight !== before) {
+          out.lines.push(`Changing weight from ${before} to ${rs.weight} for ${rs.alive ? '' : 'in'}active service ${rs.text} of VS ${this.text}`)
+        }
+      }
+    }
+    this.updateQuorum(true, out)
+    return out
+  }
+
+  /**
+   * Reload: real servers the new configuration drops (clear_diff_rs:
+   * `service … no longer exist`), or every one when the virtual server itself
+   * goes (clear_service_vs, after the caller's `Removing Virtual Server …`).
+   * One in the kernel logs `Removing [(inhibited) ]service …`; an alive one
+   * in the kernel fires its down notifications. A removed virtual server that
+   * had its quorum loses it (quorum_down, `VS … DOWN`).
+   */
+  retire(indexes: readonly number[] | 'all'): PoolChange {
+    if (this.phase !== 'running') return NOTHING
+    const out: Changes = { lines: [], events: [] }
+    const whole = indexes === 'all'
+    const sorryActive = this.sorryActive()
+    const picked = whole ? this.realServers : indexes.map((i) => this.realServers[i]).filter((rs) => rs !== undefined)
+    for (const rs of picked) {
+      if (this.retired.has(rs)) continue
+      this.retired.add(rs)
+      if (!whole) out.lines.push(`service ${rs.text} no longer exist`)
+      const inKernel = rs.inhibit || (rs.alive && !sorryActive)
+      if (!inKernel) continue
+      out.lines.push(`Removing ${rs.inhibit && !rs.alive ? '(inhibited) ' : ''}service ${rs.text} from VS ${this.text}`)
+      if (!rs.alive) continue
+      rs.alive = false
+      this.notifyRealServer(rs, false, out)
+    }
+    if (whole) {
+      if (this.quorumUp) out.events.push({ kind: 'virtual-server', vs: this.text, up: false, script: this.config.quorumDown, stopping: false })
+      this.quorumUp = false
+      this.sorryAlive = false
+      this.phase = 'stopped'
+    }
     return out
   }
 
@@ -204,7 +281,7 @@ export class VirtualServerPool {
     const sorry = this.config.sorryServer
     const sorryActive = this.sorryActive()
     for (const rs of this.realServers) {
-      if (sorryActive && rs === this.sorryTwin) continue
+      if (this.retired.has(rs) || (sorryActive && rs === this.sorryTwin)) continue
       // Displaced by the sorry server, only inhibited real servers stay (at weight 0).
       if (rs.alive && !sorryActive) entries.push({ server: rs.config, weight: rs.weight })
       else if (rs.inhibit) entries.push({ server: rs.config, weight: 0 })

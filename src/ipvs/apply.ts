@@ -90,6 +90,8 @@ export class KernelTable {
   private readonly mirror = new Map<string, MirrorEntry>()
   /** Requests sent since creation (bench/ipvs-apply counts them). */
   operations = 0
+  /** Operations the kernel refused (each logged), since creation. */
+  errors = 0
 
   constructor(private readonly client: IpvsWriter, private readonly log: (line: string) => void) {}
 
@@ -103,6 +105,16 @@ export class KernelTable {
   view(ids?: Iterable<string>): IpvsServiceEntry[] {
     const pick = ids ? [...ids].map((id) => this.mirror.get(id)).filter((e) => e !== undefined) : [...this.mirror.values()]
     return pick.map((e) => ({ service: e.service, dests: [...e.dests.values()] }))
+  }
+
+  /** The destination as we set it (or found it at start-up); undefined when not in the mirror. */
+  dest(service: IpvsServiceKey, dest: IpvsDestKey): IpvsDest | undefined {
+    return this.mirror.get(serviceId(service))?.dests.get(destId(dest))
+  }
+
+  /** Whether the service is in the mirror. */
+  hasService(service: IpvsServiceKey): boolean {
+    return this.mirror.has(serviceId(service))
   }
 
   /** Reconcile the services `desired` and `owned` name against the mirror, and apply. */
@@ -121,6 +133,7 @@ export class KernelTable {
       this.operations += requests
       if (error) {
         failed++
+        this.errors++
         this.log(ipvsErrorLine(op, error))
       } else {
         this.record(op)

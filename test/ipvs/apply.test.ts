@@ -81,6 +81,11 @@ t.test('a failure is logged in keepalived format, not mirrored, and the next ope
   t.same(result, { sent: 3, failed: 1 })
   t.same(lines, ['IPVS cmd IP_VS_SO_SET_ADDDEST(1159) error: Invalid argument(22) (10.0.0.1:tcp:80 -> 10.0.1.1:8080)'])
   t.same(table.view()[0]?.dests.map((d) => d.address), ['10.0.1.2'], 'only what succeeded is mirrored')
+  t.equal(table.errors, 1, 'counted for status and metrics')
+  t.equal(table.dest(KEY, dest('10.0.1.1', 0)), undefined, 'the lookup sees the mirror: not there')
+  t.equal(table.dest(KEY, dest('10.0.1.2', 0))?.weight, 1)
+  t.equal(table.hasService(KEY), true)
+  t.equal(table.hasService({ ...KEY, port: 81 }), false)
   w.calls.length = 0
   await table.sync([{ service: SERVICE, dests: [dest('10.0.1.1', 1), dest('10.0.1.2', 1)] }], owned('10.0.1.1', '10.0.1.2'))
   t.same(w.calls, ['addDest 10.0.1.1/1'], 'the failed one is tried again at the next change')

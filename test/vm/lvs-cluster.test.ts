@@ -45,6 +45,27 @@ t.test('NAT: the table is the configuration, as Debian keepalived programs it', 
   t.match(text, /TCP {2}10\.40\.1\.1:9999 rr/, 'the service that is not ours is there too')
 })
 
+t.test('status and metrics of the checker side with a real IPVS', async (t) => {
+  interface Rs { name: string; alive: boolean; weight: number; kernelWeight: number | undefined; checkers: { kind: string; lastResult: string; lastLatencyMs: number }[] }
+  const s = JSON.parse(r('nat.status')) as { checkers: { ipvsAvailable: boolean; virtualServers: { name: string; quorumUp: boolean; realServers: Rs[] }[] } }
+  t.equal(s.checkers.ipvsAvailable, true)
+  const vs = s.checkers.virtualServers.find((v) => v.name === '[10.40.1.100]:tcp:80')
+  t.ok(vs, 'the rr service is listed')
+  t.equal(vs?.quorumUp, true)
+  t.same(vs?.realServers.map((rs) => [rs.name, rs.alive, rs.weight, rs.kernelWeight]), [['[10.40.2.11]:tcp:8080', true, 1, 1], ['[10.40.2.12]:tcp:8080', true, 2, 2]])
+  const check = vs?.realServers[0]?.checkers[0]
+  t.equal(check?.kind, 'TCP_CHECK')
+  t.equal(check?.lastResult, 'success')
+  t.ok(typeof check?.lastLatencyMs === 'number' && check.lastLatencyMs >= 0, `last latency ${check?.lastLatencyMs} ms`)
+  const m = r('nat.metrics')
+  t.match(m, /^keepalived_ts_ipvs_available 1$/m)
+  const ok = /^keepalived_ts_checks_total\{[^}]*kind="TCP_CHECK"[^}]*result="success"[^}]*\} (\d+)$/m.exec(m)
+  t.ok(ok && Number(ok[1]) >= 4, 'successful TCP checks counted')
+  t.match(m, /^keepalived_ts_check_duration_seconds_bucket\{[^}]*le="\+Inf"[^}]*\} \d+$/m)
+  const ops = /^keepalived_ts_ipvs_operations_total (\d+)$/m.exec(m)
+  t.ok(ops && Number(ops[1]) > 0, `IPVS operations counted (${ops?.[1]})`)
+})
+
 t.test('NAT: traffic through the VIP reaches both real servers', async (t) => {
   const bodies = words('nat.clients')
   t.ok(bodies.includes('rs1') && bodies.includes('rs2'), `rr over rs1 and rs2: ${bodies.join(' ')}`)

@@ -307,3 +307,55 @@ t.test('property: alive iff no failed checker, quorum state within its hysteresi
   ), { numRuns: 300 })
   t.pass('held for 300 random runs')
 })
+
+/** A pool for a reload: real server i carried as `carried[i]` (undefined: new), its checker `c<i>.0` with `health[i]`. */
+function resumedPool(vs: VirtualServer, carried: ({ alive: boolean; weight: number; effectiveWeight: number } | undefined)[], health: ({ up: boolean; hasRun: boolean } | undefined)[]): VirtualServerPool {
+  return new VirtualServerPool({
+    config: vs,
+    text: VS,
+    realServers: vs.realServers.map((rs, i) => ({
+      config: rs,
+      text: rsText(rs),
+      checkers: [{ id: `c${i}.0`, alpha: false, ...(health[i] ? { initial: health[i] } : {}) }],
+      ...(carried[i] ? { carried: carried[i] } : {}),
+    })),
+  })
+}
+
+t.test('resume (reload): kept state without a line; a new server joins silently; quorum kept', async (t) => {
+  const vs = virtualServer([realServer('10.0.0.2'), realServer('10.0.0.3'), realServer('10.0.0.4')])
+  const p = resumedPool(vs, [{ alive: true, weight: 1, effectiveWeight: 1 }, { alive: false, weight: 1, effectiveWeight: 1 }, undefined],
+    [{ up: true, hasRun: true }, { up: false, hasRun: true }, undefined])
+  const c = p.resume({ quorumUp: true, sorryAlive: false })
+  t.same(c, { lines: [], events: [] }, 'nothing to say: the pool goes on')
+  t.same(poolOf(p), ['10.0.0.2=1', '10.0.0.4=1'], 'the down one stays out, the new one is in')
+  t.same(p.resume({ quorumUp: true, sorryAlive: false }), { lines: [], events: [] }, 'resume is once')
+})
+
+t.test('resume: a kept server whose failed checker went away comes up; a weight change is logged; one with a failed checker leaves silently', async (t) => {
+  const vs = virtualServer([realServer('10.0.0.2', { weight: 4 }), realServer('10.0.0.3'), realServer('10.0.0.4')])
+  const p = resumedPool(vs, [{ alive: true, weight: 1, effectiveWeight: 1 }, { alive: false, weight: 1, effectiveWeight: 1 }, { alive: true, weight: 1, effectiveWeight: 1 }],
+    [{ up: true, hasRun: true }, { up: true, hasRun: false }, { up: false, hasRun: true }])
+  const c = p.resume({ quorumUp: true, sorryAlive: false })
+  t.same(c.lines, [`Changing weight from 1 to 4 for active service [10.0.0.2]:tcp:80 of VS ${VS}`, `Adding service [10.0.0.3]:tcp:80 to VS ${VS}`])
+  t.same(eventsOf(c), ['RS [10.0.0.3]:tcp:80 UP /up 10.0.0.3'])
+  t.same(poolOf(p), ['10.0.0.2=4', '10.0.0.3=1'])
+})
+
+t.test('retire: dropped servers\' lines and notifications; a removed virtual server loses its quorum', async (t) => {
+  const a = realServer('10.0.0.2'), b = realServer('10.0.0.3', { inhibitOnFailure: true }), c = realServer('10.0.0.4')
+  const p = makePool(virtualServer([a, b, c]), [[false], [false], [false]])
+  p.start()
+  p.checkerVerdict('c1.0', false)
+  p.checkerVerdict('c2.0', false)
+  const dropped = p.retire([1, 2])
+  t.same(dropped.lines, ['service [10.0.0.3]:tcp:80 no longer exist', `Removing (inhibited) service [10.0.0.3]:tcp:80 from VS ${VS}`,
+    'service [10.0.0.4]:tcp:80 no longer exist'], 'the inhibited one is in the kernel, the removed one is not')
+  t.same(dropped.events, [])
+  t.same(poolOf(p), ['10.0.0.2=1'], 'out of this pool for good')
+  const all = p.retire('all')
+  t.same(all.lines, [`Removing service [10.0.0.2]:tcp:80 from VS ${VS}`])
+  t.same(eventsOf(all), ['RS [10.0.0.2]:tcp:80 DOWN /down 10.0.0.2', 'VS DOWN /quorum-down'])
+  t.same(poolOf(p), [])
+  t.same(p.retire('all'), { lines: [], events: [] })
+})

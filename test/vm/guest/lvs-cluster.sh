@@ -173,7 +173,8 @@ timed() {
 # daemon NAME CONF: start one, wait until its first service is in the table.
 daemon() {
   local who=$1 conf=$2 vs=$3 first=$4 cmd
-  if [ "$who" = ours ]; then cmd=("${OURS[@]}"); else cmd=("${KEEPALIVED[@]}"); fi
+  # Ours also answers `status` on its own socket and serves metrics inside the director.
+  if [ "$who" = ours ]; then cmd=("${OURS[@]}" --control-socket="$DIR/ours.sock" --metrics=127.0.0.1:9650); else cmd=("${KEEPALIVED[@]}"); fi
   bg_start "$who" director "${cmd[@]}" -C -n -l -D -G -f "$conf" -p "$DIR/$who.pid" -r "$DIR/$who-vrrp.pid" -c "$DIR/$who-check.pid"
   wait_until 120 has_dest "$vs" "$first" || { result "$who.start" failed; bg_log "$who" >&2; return 1; }
   result "$who.start" ok
@@ -198,6 +199,8 @@ nat_run() {
   sleep 4
   result "nat.$who.table" "$(table)"
   [ "$who" = ours ] || { stop_daemon "$who" nat; return 0; }
+  result nat.status "$("${OURS[@]}" status --json --socket "$DIR/ours.sock" | tr -d '\n')"
+  result nat.metrics "$(in_ns director timeout -s KILL 5 busybox wget -q -O - http://127.0.0.1:9650/metrics)"
   result nat.clients "$(gets 4 http://10.40.1.100/)"
 
   rs_http_stop rs1
