@@ -1,17 +1,23 @@
 #!/usr/bin/env node
 /**
- * keepalived-ts's command line: the configuration test (`-t`), the model dump
- * (`-d`, `--dump-conf=json`) and otherwise the daemon, in the foreground (the
- * detaching parent and its children come with the process-model issue).
+ * keepalived-ts's command line: keepalived's flags (options.ts), the
+ * configuration test (`-t`), the model dump (`-d`, `--dump-conf=json`),
+ * `--signum`, `keepalived-ts status …` (status.ts, loaded on demand), and
+ * otherwise the daemon (daemon.ts, loaded on demand so that `-t` stays fast):
+ * the parent, or — when started by the parent with the hidden role variable —
+ * one of its children.
  */
 import { writeFileSync } from 'node:fs'
 import { type Config, dumpConfig, loadConfig } from '../config/config.js'
 import { type Diagnostic, exitCodeFor, formatDiagnostic, sortDiagnostics } from '../config/diagnostics.js'
 import type { DaemonEnvironment } from './daemon.js'
+import { childRoleFrom } from '../daemon/ipc.js'
+import { signalNumber } from '../daemon/signals.js'
 import { EXIT } from '../daemon/subsystem.js'
 import { VERSION } from '../daemon/version.js'
 import { listInterfaces } from '../net/interfaces.js'
-import { type Options, parseOptions, usage, UsageError } from './options.js'
+import { runningOnLine } from '../daemon/banner.js'
+import { type Options, readCommandLine, usage } from './options.js'
 
 export { VERSION }
 export type { DaemonEnvironment }
@@ -27,31 +33,53 @@ const processIo: Io = {
 }
 
 /**
- * Run the command line. `-t`, `-d`, `-h`, `-v` and usage errors answer at once
- * (a number); the daemon answers when it stops (a promise of its exit code).
+ * Run the command line. `-t`, `-d`, `-h`, `-v`, `--signum` and usage errors
+ * answer at once (a number); the daemon and `status` answer when they are done
+ * (a promise of the exit code).
  */
 export function main(argv: readonly string[], io: Io = processIo, daemon: DaemonEnvironment = {}): number | Promise<number> {
-  let opts: Options
-  try {
-    opts = parseOptions(argv)
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err
-    io.stderr(`${err.message}\n${usage()}`)
-    return 1
+  const role = childRoleFrom(daemon.env ?? process.env)
+  if (role) {
+    const { options } = readCommandLine(argv)
+    return import('./daemon.js').then((m) => m.runChildProcess(role, options, io, daemon))
+  }
+  if (argv[0] === 'status') return import('./status.js').then((m) => m.runStatus(argv.slice(1), io))
+  const line = readCommandLine(argv)
+  const opts = line.options
+  // keepalived reports each bad option as it meets it; -v, -h and --signum answer at once.
+  for (const p of line.problems.slice(0, line.problemsBeforeAction)) io.stderr(`${p.text}\n`)
+  if (line.action !== undefined) return immediate(line.action, io)
+  if (line.problems.length > 0) {
+    io.stderr(usage())
+    return EXIT.FATAL
   }
   if (opts.unexpected.length > 0) io.stderr(`Unexpected argument(s): ${opts.unexpected.join(' ')} \n`)
-  if (opts.help) {
-    io.stderr(usage())
-    return 0
-  }
-  if (opts.version) {
-    io.stderr(`${VERSION}\n`)
-    return 0
+  if (opts.genhash) {
+    io.stderr('keepalived-ts: genhash mode (-T, --genhash) is not implemented; use the genhash program of keepalived\n')
+    return EXIT.FATAL
   }
   if (opts.configTest || opts.dumpConf) return configTest(opts, io)
-  // The daemon's modules (pino, koffi, netlink, the VRRP runtime) load only here:
+  // The daemon's modules (pino, koffi, netlink, the subsystems) load only here:
   // `-t` on a large file is timed against keepalived's, and they cost ~100 ms to import.
   return import('./daemon.js').then((m) => m.runDaemon(argv, opts, io, daemon))
+}
+
+function immediate(action: NonNullable<ReturnType<typeof readCommandLine>['action']>, io: Io): number {
+  if (action === 'help') {
+    io.stderr(usage())
+    return EXIT.OK
+  }
+  if (action === 'version') {
+    io.stderr(`${VERSION}\n\n${runningOnLine()}\n`)
+    return EXIT.OK
+  }
+  const n = signalNumber(action.signum)
+  if (n === undefined) {
+    io.stderr(`Unknown sigfunc ${action.signum}\n`)
+    return EXIT.FATAL
+  }
+  io.stdout(`${n}\n`)
+  return EXIT.OK
 }
 
 function configTest(opts: Options, io: Io): number {

@@ -1,7 +1,7 @@
 /**
  * The contract between the process shell and what runs inside it. A subsystem
- * is keepalived's "child" (VRRP now, checkers later); for now it runs in the
- * parent process, later in a forked child, with the same interface.
+ * is what keepalived runs in a child process (VRRP, checkers); each runs in a
+ * child forked by the parent (src/daemon/child.ts drives it there).
  */
 import type { Config } from '../config/config.js'
 import type { Logger } from '../log/logger.js'
@@ -64,10 +64,16 @@ export interface Subsystem {
   status?(): VrrpStatus | CheckersStatus
   /** VRRP: called on every instance state change (the shell forwards it to the parent for respawn hints). */
   onStateChange?(listener: (instance: string, state: VrrpStateName) => void): void
-  /** SIGUSR1: keepalived writes /tmp/keepalived.data (VRRP) or /tmp/keepalived_check.data. */
+  /**
+   * SIGUSR1: keepalived writes /tmp/keepalived.data (VRRP) or /tmp/keepalived_check.data.
+   * The shell (src/daemon/child.ts) logs keepalived's `Printing … for process(%d) on signal`
+   * line before each dump call; the subsystem writes the file only.
+   */
   dumpData?(): void
-  /** SIGUSR2: keepalived writes /tmp/keepalived.stats. */
-  dumpStats?(): void
+  /** SIGUSR2: keepalived writes /tmp/keepalived.stats; `clear` (SIGRTMAX-1, STATS_CLEAR) then zeroes the counters. */
+  dumpStats?(clear?: boolean): void
+  /** The JSON signal (SIGRTMIN+2): keepalived writes /tmp/keepalived.json (VRRP). */
+  dumpJson?(): void
 }
 
 export type SubsystemFactory = (ctx: SubsystemContext) => Subsystem

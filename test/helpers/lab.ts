@@ -231,7 +231,9 @@ function makeNode(s: NodeSetup): LabNode {
       return wrapProcess(`${s.name}/${name}`, child)
     },
     startKeepalived: (conf, opts) => startDaemon([DEBIAN_KEEPALIVED], 'keepalived', conf, opts),
-    startKeepalivedTs: (conf, opts) => startDaemon([process.execPath, KEEPALIVED_TS], 'keepalived-ts', conf, opts),
+    // Each node's daemon answers `status` on a socket of its own (the default /run/keepalived-ts.sock is one per host).
+    startKeepalivedTs: (conf, opts) =>
+      startDaemon([process.execPath, KEEPALIVED_TS], 'keepalived-ts', conf, { ...opts, args: [`--control-socket=${join(s.dir, 'keepalived-ts.sock')}`, ...(opts?.args ?? [])] }),
   }
   return node
 }

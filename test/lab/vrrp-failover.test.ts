@@ -32,7 +32,10 @@ t.test('election, then SIGKILL of the master: the backup takes over when its mas
 
   const seen = pb.lines.length
   const killedAt = Date.now()
-  pa.signal('SIGKILL')
+  // A hard death of the whole daemon: the VRRP child and the parent in one kill(1), so the parent
+  // cannot respawn the child, and the child gets no chance to send priority 0.
+  const vrrpPid = readFileSync(join(a.dir, 'keepalived-ts_vrrp.pid'), 'utf8').trim()
+  a.exec(['kill', '-9', vrrpPid, String(pa.pid)])
   await pb.waitForLine(/\(VI_1\) Receive advertisement timeout/, 8_000, seen)
   const took = Date.now() - killedAt
   // Master_Down_Interval at priority 100, 1 s: 3 × 1 s + (256 − 100) / 256 s ≈ 3.61 s.
