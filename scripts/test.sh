@@ -26,6 +26,11 @@ command -v ipvsadm >/dev/null || need_apt+=(ipvsadm)
 command -v tcpdump >/dev/null || need_apt+=(tcpdump)
 command -v xz >/dev/null || need_apt+=(xz-utils)
 command -v modprobe >/dev/null || need_apt+=(kmod)
+# test/log/rsyslog.test.ts runs rsyslogd on a private socket (its postinst
+# starts the system's syslog where a service manager runs; the test never uses it).
+[ -x /usr/sbin/rsyslogd ] || need_apt+=(rsyslog)
+# test/systemd.test.ts checks the unit with systemd-analyze verify.
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -2,14 +2,15 @@
  * keepalived's logging on top of pino. Each process role logs under its own
  * syslog ident (`Keepalived`, `Keepalived_vrrp`, `Keepalived_healthcheckers`);
  * lines go, synchronously, to the console (`-l`, keepalived's `%c: msg` format),
- * to syslog (/dev/log or a configured socket, unless `-G`) and to any extra
- * sink a test attaches. pino carries the level and message; its JSON is never
+ * to syslog (/dev/log or a configured socket, unless `-G`), to keepalived's
+ * per-role log files (`-g`, log-file.ts) and to any extra sink a test attaches. pino carries the level and message; its JSON is never
  * parsed: the sink reads pino's per-line metadata instead, so a line costs one
  * small serialisation and one write, and nothing is buffered that an exit could lose.
  */
 import { pino, type Logger as PinoLogger } from 'pino'
 import { consoleLine, DEFAULT_FACILITY, SEVERITY, type SeverityName, syslogDatagram } from './format.js'
 import { DEFAULT_SYSLOG_PATH, openSyslogSender, type SyslogSender } from '../net/syslog-socket.js'
+import { logFileName, type LogFileWriter, openLogFile } from './log-file.js'
 
 /** The process roles keepalived logs as (reference §4.1). */
 export type LogRole = 'parent' | 'vrrp' | 'checkers'
@@ -47,7 +48,7 @@ export interface LogRecord {
   readonly text: string
 }
 
-/** Where lines go besides console and syslog (tests, a future `-g` file). */
+/** Where lines go besides console, syslog and log files (tests). */
 export type LogSink = (record: LogRecord) => void
 
 export interface LoggingOptions {
@@ -63,8 +64,16 @@ export interface LoggingOptions {
   facility?: number
   /** The syslog socket; default /dev/log. */
   syslogPath?: string
-  /** `_NS` / `_INSTANCE` appended to every ident (net_namespace, instance). */
+  /** `_NS` / `_INSTANCE` appended to every ident (net_namespace, instance) and log file name. */
   identSuffix?: string
+  /**
+   * `-g FILE`: each role's lines also go to keepalived's file for that role
+   * (FILE for the parent, FILE with `_vrrp` / `_check` before the extension for
+   * the children; see {@link logFileName}).
+   */
+  logFile?: string
+  /** `--flush-log-file`: log file lines are written one by one, never gathered. */
+  flushLogFile?: boolean
   pid?: number
   now?: () => Date
   sinks?: readonly LogSink[]
@@ -75,6 +84,10 @@ export interface Logging {
   logger(role: LogRole): Logger
   /** Lines that syslog dropped (no listener, congestion). */
   readonly syslogDropped: number
+  /** Lines the `-g` files lost (cannot open or write), all roles together. */
+  readonly logFileDropped: number
+  /** The `-g` files opened so far, by role. */
+  logFilePaths(): ReadonlyMap<LogRole, string>
   close(): void
 }
 
@@ -116,10 +129,15 @@ export function createLogging(opts: LoggingOptions = {}): Logging {
   const detail = opts.detail ?? false
   const suffix = opts.identSuffix ?? ''
   const loggers = new Map<LogRole, Logger>()
+  const files = new Map<LogRole, LogFileWriter>()
 
-  const emit = (ident: string, severity: number, text: string): void => {
+  const emit = (file: LogFileWriter | undefined, ident: string, severity: number, text: string): void => {
     const time = now()
-    if (consoleWrite) consoleWrite(consoleLine(time, text))
+    if (consoleWrite || file) {
+      const line = consoleLine(time, text)
+      if (consoleWrite) consoleWrite(line)
+      if (file) file.write(line)
+    }
     if (sender) sender.send(syslogDatagram(facility, severity, time, ident, pid, text))
     for (const sink of sinks) sink({ time, ident, pid, severity, text })
   }
@@ -128,15 +146,29 @@ export function createLogging(opts: LoggingOptions = {}): Logging {
     get syslogDropped() {
       return sender?.dropped ?? 0
     },
+    get logFileDropped() {
+      let n = 0
+      for (const f of files.values()) n += f.dropped
+      return n
+    },
+    logFilePaths() {
+      return new Map([...files].map(([role, f]) => [role, f.path]))
+    },
     logger(role) {
       const existing = loggers.get(role)
       if (existing) return existing
-      const logger = makeLogger(IDENTS[role] + suffix, detail, emit)
+      let file: LogFileWriter | undefined
+      if (opts.logFile !== undefined) {
+        file = openLogFile(logFileName(opts.logFile, role, suffix), { flushEachLine: opts.flushLogFile ?? false, nowMs: () => now().getTime() })
+        files.set(role, file)
+      }
+      const logger = makeLogger(IDENTS[role] + suffix, detail, (ident, severity, text) => emit(file, ident, severity, text))
       loggers.set(role, logger)
       return logger
     },
     close() {
       sender?.close()
+      for (const f of files.values()) f.close()
     },
   }
 }
