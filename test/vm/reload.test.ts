@@ -77,6 +77,17 @@ t.test('a broken file: every error logged, the old configuration keeps serving',
   t.match(r('conn_after_broken'), /^running [1-9]\d*$/, 'lines still flowing')
 })
 
+t.test('kill -9 of the checker process: respawned, the correct table adopted without a request or a gap', async (t) => {
+  const [oldPid, newPid] = r('respawn_pid').split(' ')
+  t.ok(newPid && newPid !== oldPid, `a new checker process (${oldPid} -> ${newPid})`)
+  t.match(r('respawn_log'), new RegExp(`Healthcheck child process\\(${oldPid}\\) died: Respawning`))
+  t.equal(r('respawn_table'), 'same', 'the IPVS rules are those before the kill')
+  t.equal(r('ops_respawn'), '0', 'the new checker process sent no IPVS request')
+  const samples = r('respawn_poll').split('\n').filter((l) => l !== '')
+  t.ok(samples.length >= 10, `${samples.length} samples through the respawn`)
+  t.same(samples.filter((l) => l.split(' ')[2] !== '1'), [], 'every IPVS entry present in every sample')
+})
+
 t.test('every line the client sent arrived, in order; SIGUSR1 files are 0600; clean stop', async (t) => {
   const [sent, received, order] = r('conn_final').split(' ')
   t.ok(Number(sent) >= 20, `sent ${sent}`)

@@ -246,6 +246,29 @@ EOF
   result http_after "$(client_get http://10.40.1.100/ || echo FAIL)"
   result conn_after_broken "$(running "$CLIENT" && echo running || echo gone) $(($(received) - received_before))"
 
+  # kill -9 of the checker process: the parent respawns it, and the new one
+  # adopts the correct table as it stands (zero IPVS requests, no entry gone).
+  local cpid table_before_kill
+  cpid=$(cat "$DIR/k-check.pid")
+  table_before_kill=$(rules)
+  rm -f "$DIR/poll.stop" "$DIR/poll.log"
+  ip netns exec director bash "$DIR/poll.sh" "$DIR" &
+  poller=$!
+  wait_until 10 test -s "$DIR/poll.log" || true
+  mark=$(log_size)
+  kill -9 "$cpid"
+  wait_until 60 sh -c "[ -s '$DIR/k-check.pid' ] && [ \"\$(cat '$DIR/k-check.pid')\" != '$cpid' ]" || true
+  wait_until 30 log_has "TCP connection to [10.40.2.12]:tcp:8080 success." || true
+  sleep 3
+  touch "$DIR/poll.stop"
+  wait "$poller" 2>/dev/null || true
+  result respawn_log "$(log_lines_from "$mark")"
+  result respawn_poll "$(cat "$DIR/poll.log")"
+  result respawn_pid "$cpid $(cat "$DIR/k-check.pid")"
+  result respawn_table "$( [ "$(rules)" = "$table_before_kill" ] && echo same || echo changed)"
+  ops_count respawn
+  result ops_respawn "$OPS"
+
   # The connection end to end: every line sent arrived, in order.
   touch "$DIR/sender.stop"
   sleep 0.5
