@@ -18,7 +18,7 @@
 @preprocessor typescript
 
 @{%
-import { type CloseToken, type EndToken, type OpenToken, StatementNode } from './lexer.js'
+import { BlockStatementNode, type CloseToken, type EndToken, type OpenToken, StatementBase } from './lexer.js'
 import type { Statement } from './tree.js'
 
 /** What one block contributes to its parent: the plain statements before it, then itself. */
@@ -58,9 +58,9 @@ function block(items: Cons | null, open: OpenToken, b: Body): Cons {
   const h = open.header!
   const close = b.close.pos
   // Statements built by hand (tests) may be plain objects.
-  const node = h instanceof StatementNode
-    ? new StatementNode(h.keywordWord, h.args, h.file, h.line, b.statements, open.pos, close)
-    : new StatementNode(h.keywordWord, h.args, h.pos.file, h.pos.line, b.statements, open.pos, close)
+  const node = h instanceof StatementBase
+    ? new BlockStatementNode(h.keywordWord, h.args, h.file, h.line, b.statements, open.pos, close)
+    : new BlockStatementNode(h.keywordWord, h.args, h.pos.file, h.pos.line, b.statements, open.pos, close)
   return { head: { before: open.statements, block: node }, tail: items }
 }
 %}
