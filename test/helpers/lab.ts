@@ -267,7 +267,8 @@ const send = () => {
 send()
 `
 
-function wrapProcess(name: string, child: ChildProcess): LabProcess {
+/** A spawned process as a LabProcess: its lines kept, waits bounded, stop = TERM then KILL. */
+export function wrapProcess(name: string, child: ChildProcess): LabProcess {
   const lines: string[] = []
   const waiters = new Set<() => void>()
   const notify = (): void => { for (const w of waiters) w() }
@@ -318,7 +319,8 @@ function wrapProcess(name: string, child: ChildProcess): LabProcess {
   }
 }
 
-async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
+export async function stopChild(child: ChildProcess, graceMs: number = STOP_GRACE_MS): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const gone = new Promise<void>((res) => child.once('exit', () => res()))
   child.kill('SIGTERM')
@@ -344,7 +346,8 @@ function ip(args: readonly string[]): CommandResult {
   return run('ip', args, CMD_TIMEOUT_MS)
 }
 
-function run(cmd: string, args: readonly string[], timeoutMs: number): CommandResult {
+/** A command run to completion within `timeoutMs` (killed past it); output as text. */
+export function run(cmd: string, args: readonly string[], timeoutMs: number): CommandResult {
   const r = spawnSync(cmd, args, { timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
   return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: (r.error ? `${r.error.message}\n` : '') + (r.stderr ?? '') }
 }

@@ -11,13 +11,11 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { guardCleanup } from './cleanup.js'
-import { type CommandResult, DEBIAN_KEEPALIVED, type ExitInfo, KEEPALIVED_TS, type LabProcess, type TeardownHost } from './lab.js'
+import { type CommandResult, DEBIAN_KEEPALIVED, KEEPALIVED_TS, type LabProcess, run as runFor, stopChild, type TeardownHost, wrapProcess } from './lab.js'
 
 const PREFIX = 'kats-rl-'
 const CMD_TIMEOUT_MS = 10_000
-const STOP_GRACE_MS = 5_000
 
 export interface RlNode {
   readonly name: string
@@ -59,7 +57,7 @@ export function createReloadLab(t: TeardownHost, names: readonly string[]): RlLa
     rmSync(tmp, { recursive: true, force: true })
   })
   t.teardown(async () => {
-    await Promise.all([...processes].map((p) => stopChild(p, STOP_GRACE_MS)))
+    await Promise.all([...processes].map((p) => stopChild(p)))
     destroy()
   })
   const must = (args: readonly string[]): void => {
@@ -140,66 +138,7 @@ function makeNode(s: { name: string; ns: string; host: number; mac: string; dir:
   return node
 }
 
-function wrapProcess(name: string, child: ChildProcess): LabProcess {
-  const lines: string[] = []
-  const waiters = new Set<() => void>()
-  const notify = (): void => { for (const w of waiters) w() }
-  for (const stream of [child.stdout!, child.stderr!]) {
-    createInterface({ input: stream }).on('line', (line) => {
-      lines.push(line)
-      notify()
-    })
-  }
-  let done = false
-  const exited = new Promise<ExitInfo>((res) => {
-    child.once('exit', (code, signal) => setImmediate(() => {
-      done = true
-      res({ code, signal })
-      notify()
-    }))
-  })
-  return {
-    pid: child.pid!,
-    name,
-    lines,
-    exited,
-    waitForLine(re, timeoutMs, from = 0) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const hit = lines.slice(from).find((l) => re.test(l))
-          if (hit !== undefined) finish(() => resolve(hit))
-          else if (done) finish(() => reject(new Error(`${name} exited before printing ${re}; last lines:\n${lines.slice(-20).join('\n')}`)))
-        }
-        const finish = (f: () => void): void => {
-          clearTimeout(timer)
-          waiters.delete(check)
-          f()
-        }
-        const timer = setTimeout(() => finish(() => reject(new Error(`${name}: no line matching ${re} within ${timeoutMs} ms; last lines:\n${lines.slice(-20).join('\n')}`))), timeoutMs)
-        waiters.add(check)
-        check()
-      })
-    },
-    signal(sig) {
-      if (!done) child.kill(sig)
-    },
-    stop: (graceMs = STOP_GRACE_MS) => stopChild(child, graceMs).then(() => exited),
-  }
-}
-
-async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const gone = new Promise<void>((res) => child.once('exit', () => res()))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
-  await gone
-  clearTimeout(timer)
-}
-
-function run(cmd: string, args: readonly string[], timeoutMs = CMD_TIMEOUT_MS): CommandResult {
-  const r = spawnSync(cmd, args, { timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
-  return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: (r.error ? `${r.error.message}\n` : '') + (r.stderr ?? '') }
-}
+const run = (cmd: string, args: readonly string[], timeoutMs = CMD_TIMEOUT_MS): CommandResult => runFor(cmd, args, timeoutMs)
 
 /** Namespaces of ours left by a run killed outright, only if their creator is gone. */
 function removeStale(): void {
