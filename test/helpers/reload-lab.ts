@@ -7,7 +7,7 @@
  * test end, on exit and on SIGINT/SIGTERM/SIGHUP. Needs root and iproute2;
  * a setup failure throws.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
