@@ -19,15 +19,24 @@ export interface LastResult {
   readonly failure: string | undefined
 }
 
+/** One checker's last attempt, updated in place (thousands of checkers record several times a second). */
+interface Last {
+  ok: boolean
+  latencyMs: number
+  /** Epoch milliseconds; made a date only when shown. */
+  atMs: number
+  failure: string | undefined
+}
+
 export class CheckerMetrics {
   private readonly checks = new Map<string, { success: number; failure: number }>()
   /** Per bucket (not cumulative), the last one `+Inf`. */
   private readonly buckets = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0)
   private latencySum = 0
   private latencyCount = 0
-  private readonly last = new Map<string, LastResult>()
+  private readonly last = new Map<string, Last>()
 
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  constructor(private readonly nowMs: () => number = Date.now) {}
 
   /** One attempt's result. */
   record(id: string, kind: string, outcome: ProbeOutcome): void {
@@ -36,12 +45,21 @@ export class CheckerMetrics {
     if (outcome.ok) byKind.success++
     else byKind.failure++
     const latency = Number.isFinite(outcome.latencyMs) && outcome.latencyMs >= 0 ? outcome.latencyMs : 0
-    const bucket = LATENCY_BUCKETS_MS.findIndex((bound) => latency <= bound)
-    this.buckets[bucket < 0 ? LATENCY_BUCKETS_MS.length : bucket]!++
+    let bucket = 0
+    while (bucket < LATENCY_BUCKETS_MS.length && latency > LATENCY_BUCKETS_MS[bucket]!) bucket++
+    this.buckets[bucket]!++
     this.latencySum += latency
     this.latencyCount++
-    const failure = outcome.ok ? this.last.get(id)?.failure : outcome.failure ?? `${kind} failed`
-    this.last.set(id, { result: outcome.ok ? 'success' : 'failure', latencyMs: latency, at: this.now().toISOString(), failure })
+    const at = this.nowMs()
+    const last = this.last.get(id)
+    if (!last) {
+      this.last.set(id, { ok: outcome.ok, latencyMs: latency, atMs: at, failure: outcome.ok ? undefined : outcome.failure ?? `${kind} failed` })
+      return
+    }
+    last.ok = outcome.ok
+    last.latencyMs = latency
+    last.atMs = at
+    if (!outcome.ok) last.failure = outcome.failure ?? `${kind} failed`
   }
 
   /** A checker that no longer runs (reload). */
@@ -50,12 +68,14 @@ export class CheckerMetrics {
   }
 
   lastResult(id: string): LastResult | undefined {
-    return this.last.get(id)
+    const last = this.last.get(id)
+    if (!last) return undefined
+    return { result: last.ok ? 'success' : 'failure', latencyMs: last.latencyMs, at: new Date(last.atMs).toISOString(), failure: last.failure }
   }
 
   /** A checker's status line for `status`. */
   view(id: string, kind: string, up: boolean, suspended: boolean): CheckerStatusView {
-    const last = this.last.get(id)
+    const last = this.lastResult(id)
     return {
       kind,
       up,

@@ -69,6 +69,12 @@ export interface CheckerRunner {
   readonly target: CheckTarget
   readonly timing: CheckerTiming
   readonly lines: CheckerLines
-  /** Make one attempt; must settle (never reject) and honour `signal` (abort = stop, no result needed). */
+  /**
+   * Make one attempt; must settle (never reject) and honour `signal` (abort =
+   * stop, no result needed). The scheduler hands a checker the same signal
+   * attempt after attempt until it aborts one, so the listeners attempts add
+   * to it must not pile up: an attempt removes its own by the time it
+   * settles, or (connect-probe.ts) one listener serves every attempt.
+   */
   probe(signal: AbortSignal): Promise<ProbeOutcome>
 }

@@ -35,16 +35,19 @@ import { virtualServerKeys } from './match.js'
 import { CheckerMetrics } from './metrics.js'
 import type { CheckerRunner } from './probe.js'
 import { planReload } from './reload.js'
+import { CoalescingClock } from './coalescing-clock.js'
 import { type Clock, CheckScheduler, type Timer } from './scheduler.js'
 import { checkersStatus, dataFilePath, dumpText, type StatusSources, writeDataFile } from './status.js'
 import type { PoolChange } from './virtual-server.js'
 import { checkerMailBody } from './runners.js'
 
-const realClock: Clock = {
+const nodeClock: Clock = {
   now: () => Math.round(performance.now() * 1000),
   setTimer: (delayUs, fn) => setTimeout(fn, Math.max(0, delayUs / 1000)) as unknown as Timer,
   clearTimer: (t) => clearTimeout(t as unknown as NodeJS.Timeout),
 }
+/** The checkers' timers fire in 10 ms ticks (coalescing-clock.ts): one Node timer per tick, not two per attempt. */
+const CLOCK_TICK_US = 10_000
 
 /** What the runtime reaches the kernel and the clock through; tests pass fakes. */
 export interface CheckerRuntimeDeps {
@@ -109,7 +112,7 @@ export class CheckerRuntime implements Subsystem {
     // Debian's keepalived is built with BFD and says so at every checker start.
     log.info('Activating BFD healthchecker')
     this.scheduler = new CheckScheduler({
-      clock: this.deps.clock ?? realClock,
+      clock: this.deps.clock ?? new CoalescingClock(nodeClock, CLOCK_TICK_US, (err) => log.error(`Checker timer failed: ${(err as Error).message}`)),
       random: this.deps.random ?? Math.random,
       log: (line) => log.info(line),
       onTransition: (id, up) => this.transition(id, up),
@@ -265,18 +268,20 @@ export class CheckerRuntime implements Subsystem {
     const entry = this.runners.get(id)
     if (!entry || this.stopping) return
     const { vs, rsIndex, runner } = entry
-    const aliveBefore = vs.pool.status().realServers[rsIndex]?.alive
+    const aliveBefore = vs.pool.isAlive(rsIndex)
     this.changed(id, (v) => v.pool.checkerVerdict(id, up))
-    const aliveNow = vs.pool.status().realServers[rsIndex]?.alive ?? up
+    const aliveNow = vs.pool.isAlive(rsIndex) ?? up
     const rs = vs.config.realServers[rsIndex]!
     this.globals?.smtp?.realServer(runner.target.text, runner.target.vsText, aliveNow, checkerMailBody(runner.kind, up), rs.smtpAlert, aliveBefore !== aliveNow)
   }
 
-  /** A checker's verdict or weight changed: log, run scripts, and push the virtual server's pool. */
+  /** A checker's verdict or weight came: log, run scripts, and push the virtual server's pool if that changed it. */
   private changed(id: string, step: (vs: LiveVs) => PoolChange): void {
     const vs = this.runners.get(id)?.vs
     if (!vs || this.stopping) return
+    const revision = vs.pool.revision
     this.report(step(vs), vs)
+    if (vs.pool.revision === revision) return
     this.dirty.add(vs)
     this.flush()
   }

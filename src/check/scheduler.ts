@@ -14,7 +14,8 @@
  *   connect_timeout, so 256 slots absorb about 1,800 dead TCP targets
  *   (5 s timeout, retry 1) before the queue starts delaying detection.
  *   A slow probe only ever holds its own slot.
- * - Each probe gets an AbortSignal, aborted by `remove` and `stop`, and a hard
+ * - Each probe gets an AbortSignal (its checker's, reused until one is aborted),
+ *   aborted by `remove` and `stop`, and a hard
  *   deadline in case it never settles (its own timeouts are the kind's
  *   business): at the deadline it is aborted and counted as a failed attempt.
  * - ha_suspend: a suspended checker keeps its state; when its time comes it
@@ -96,6 +97,12 @@ interface Entry {
   attempt: Attempt | undefined
   lastOutcome: ProbeOutcome | undefined
   lastResultAt: number | undefined
+  /**
+   * The signal of this checker's attempts, kept from one attempt to the next
+   * until one is aborted (an AbortController is costly to make, thousands of
+   * times a second); probe.ts's contract keeps it free of old listeners.
+   */
+  controller: AbortController | undefined
 }
 
 export interface CheckerStatus {
@@ -153,6 +160,7 @@ export class CheckScheduler {
       attempt: undefined,
       lastOutcome: undefined,
       lastResultAt: undefined,
+      controller: undefined,
     }
     this.entries.set(runner.id, entry)
     this.options.log(`${entry.suspended ? 'Dea' : 'A'}ctivating healthchecker for service ${runner.target.text} for VS ${runner.target.vsText}`)
@@ -252,7 +260,7 @@ export class CheckScheduler {
 
   private begin(entry: Entry): void {
     const token = ++this.nextToken
-    const controller = new AbortController()
+    const controller = (entry.controller ??= new AbortController())
     const startedAt = this.clock.now()
     const deadlineUs = (this.options.deadlineUs ?? defaultDeadlineUs)(entry.runner)
     const deadline = this.clock.setTimer(deadlineUs, () => this.expire(entry, token, deadlineUs))
@@ -291,6 +299,7 @@ export class CheckScheduler {
   private expire(entry: Entry, token: number, deadlineUs: number): void {
     const attempt = this.finish(entry, token)
     if (!attempt) return
+    entry.controller = undefined
     attempt.controller.abort()
     const r = entry.runner
     this.options.log(`${r.kind} on service ${r.target.text} of VS ${r.target.vsText}: attempt did not settle in ${deadlineUs / 1000} ms - aborted`)
@@ -343,6 +352,7 @@ export class CheckScheduler {
       entry.attempt = undefined
       this.inFlightCount--
       this.clock.clearTimer(attempt.deadline)
+      entry.controller = undefined
       attempt.controller.abort()
     }
   }

@@ -115,6 +115,8 @@ export class VirtualServerPool {
   private readonly retired = new Set<RealServerHealth>()
   private quorumUp = false
   private sorryAlive = false
+  /** Counts changes that can change {@link pool}: the IPVS side reconciles only when it moved. */
+  private changes = 0
 
   constructor(input: VirtualServerInput) {
     this.config = input.config
@@ -128,6 +130,20 @@ export class VirtualServerPool {
     this.sorryTwin = sorry && this.realServers.find((rs) => rs.config.address === sorry.address && rs.config.port === sorry.port)
   }
 
+  /**
+   * Moves whenever {@link pool} may have changed (a real server's aliveness or
+   * weight, the sorry server, start, reload, stop); a checker verdict that
+   * changes nothing (a first success, say) leaves it, and the kernel alone.
+   */
+  get revision(): number {
+    return this.changes
+  }
+
+  /** Whether the real server at `index` (config order) is alive, without building status(). */
+  isAlive(index: number): boolean | undefined {
+    return this.realServers[index]?.alive
+  }
+
   /** The checker ids this virtual server listens to. */
   checkerIds(): string[] {
     return [...this.byChecker.keys()]
@@ -139,6 +155,7 @@ export class VirtualServerPool {
    */
   start(): PoolChange {
     if (this.phase !== 'new') return NOTHING
+    this.changes++
     this.phase = 'running'
     const out: Changes = { lines: [], events: [] }
     this.quorumUp = this.weightSum() >= this.config.quorum + this.config.hysteresis
@@ -163,6 +180,7 @@ export class VirtualServerPool {
    */
   resume(previous: { readonly quorumUp: boolean; readonly sorryAlive: boolean }): PoolChange {
     if (this.phase !== 'new') return NOTHING
+    this.changes++
     this.phase = 'running'
     this.quorumUp = previous.quorumUp
     this.sorryAlive = previous.sorryAlive && this.config.sorryServer !== undefined
@@ -199,6 +217,7 @@ export class VirtualServerPool {
    */
   retire(indexes: readonly number[] | 'all'): PoolChange {
     if (this.phase !== 'running') return NOTHING
+    this.changes++
     const out: Changes = { lines: [], events: [] }
     const whole = indexes === 'all'
     const sorryActive = this.sorryActive()
@@ -242,6 +261,7 @@ export class VirtualServerPool {
     const before = rs.weight
     rs.effectiveWeight = weight
     if (rs.weight === before) return out
+    this.changes++
     out.lines.push(`Changing weight from ${before} to ${rs.weight} for ${rs.alive ? '' : 'in'}active service ${rs.text} of VS ${this.text}`)
     this.updateQuorum(false, out)
     return out
@@ -255,6 +275,7 @@ export class VirtualServerPool {
    */
   shutdown(): PoolChange {
     if (this.phase !== 'running') return NOTHING
+    this.changes++
     const out: Changes = { lines: [], events: [] }
     const sorryActive = this.sorryActive()
     for (const rs of this.realServers) {
@@ -334,6 +355,7 @@ export class VirtualServerPool {
     const preposition = rs.inhibit ? 'of' : alive ? 'to' : 'from'
     out.lines.push(`${verb} service ${rs.text} ${preposition} VS ${this.text}`)
     rs.alive = alive
+    this.changes++
     this.notifyRealServer(rs, false, out)
     this.updateQuorum(false, out)
   }
@@ -349,6 +371,7 @@ export class VirtualServerPool {
       if (sorryServer && this.sorryAlive) {
         out.lines.push(`${sorryServer.inhibit ? 'Disabling' : 'Removing'} sorry server ${this.sorryText} from VS ${this.text}`)
         this.sorryAlive = false
+        this.changes++
         out.lines.push(`Adding alive servers to the pool for VS ${this.text}`)
       }
       out.events.push({ kind: 'virtual-server', vs: this.text, up: true, script: this.config.quorumUp, stopping: false })
@@ -363,6 +386,7 @@ export class VirtualServerPool {
       out.lines.push(`${sorryServer.inhibit ? 'Enabling' : 'Adding'} sorry server ${this.sorryText} to VS ${this.text}`)
       out.lines.push(`Removing alive servers from the pool for VS ${this.text}`)
       this.sorryAlive = true
+      this.changes++
     }
     out.events.push({ kind: 'virtual-server', vs: this.text, up: false, script: this.config.quorumDown, stopping: false })
   }

@@ -6,10 +6,14 @@
  * past), silence (timeout) and a closed port (refused), with keepalived's lines.
  */
 import t from 'tap'
+import { getEventListeners } from 'node:events'
 import { createSocket } from 'node:dgram'
 import type { DnsCheck } from '../../src/config/lvs/model.js'
 import { createDnsCheckRunner, decodeDnsHeader, dnsLines, encodeDnsQuery, isReplyTo, replyFailure } from '../../src/check/dns.js'
 import type { CheckTarget, ProbeOutcome } from '../../src/check/probe.js'
+
+/** One signal for the attempts below, as the scheduler reuses a checker's. */
+const attempts = new AbortController().signal
 
 t.test('query bytes: header with RD, labels, root name, type and class IN', async (t) => {
   t.equal(encodeDnsQuery({ id: 0xbeef, type: 'SOA', name: '.' }).toString('hex'), 'beef01000001000000000000' + '00' + '00060001')
@@ -103,7 +107,7 @@ function check(port: number, overrides: Partial<DnsCheck> = {}): DnsCheck {
 }
 
 async function probe(c: DnsCheck): Promise<ProbeOutcome> {
-  return createDnsCheckRunner({ id: 'd', target, check: c }).probe(new AbortController().signal)
+  return createDnsCheckRunner({ id: 'd', target, check: c }).probe(attempts)
 }
 
 t.test('a good answer is a success; the query on the wire is keepalived\'s', async (t) => {
@@ -159,4 +163,8 @@ t.test('connect_port defaults to the real server port; abort stops the wait', as
   const r = await runner.probe(ac.signal)
   t.same({ ok: r.ok, failure: r.failure }, { ok: false, failure: undefined })
   t.equal(dns.queries.length, 1, 'the query went to the real server port')
+})
+
+t.test('no listener outlives its attempt on the signal (the scheduler reuses it)', async (t) => {
+  t.equal(getEventListeners(attempts, 'abort').length, 0)
 })

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import * as net from 'node:net'
 import t from 'tap'
+import { getEventListeners } from 'node:events'
 import { httpLines, httpRunner, isHttpProbeOutcome, requestFor, type HttpProbeOutcome } from '../../src/check/http.js'
 import {
   compileUrlRegex, contentLengthOf, hostHeader, httpRequestText, HttpResponseReader, judgeResponse, MAX_HEADER_BYTES, statusCodeOf,
@@ -278,4 +279,8 @@ t.test('abort while waiting for the response closes the connection', async (t) =
   t.same([outcome.ok, outcome.failure], [false, undefined])
   await closed
   t.pass('then the socket closed')
+})
+
+t.test('no listener outlives its attempt on the signal (the scheduler reuses it)', async (t) => {
+  t.equal(getEventListeners(never, 'abort').length, 0)
 })

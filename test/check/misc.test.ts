@@ -7,6 +7,7 @@
  * exact lines for every case.
  */
 import t from 'tap'
+import { getEventListeners } from 'node:events'
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +16,9 @@ import { ScriptRunner } from '../../src/daemon/notify.js'
 import { captureLogging } from '../../src/log/logger.js'
 import { createMiscCheckRunner, miscCommand, miscLines, miscVerdict, type MiscOutcome } from '../../src/check/misc.js'
 import type { CheckTarget, ProbeOutcome } from '../../src/check/probe.js'
+
+/** One signal for the attempts below, as the scheduler reuses a checker's. */
+const attempts = new AbortController().signal
 
 const dir = mkdtempSync(join(tmpdir(), 'kats-chk-misc-'))
 chmodSync(dir, 0o755)
@@ -62,7 +66,7 @@ function setup(c: MiscCheck, delayLoop = 10_000_000) {
 async function run(c: MiscCheck, delayLoop?: number): Promise<{ outcome: MiscOutcome; down: string; up: string | readonly string[] | undefined }> {
   const { runner } = setup(c, delayLoop)
   if (!runner) throw new Error('runner not created')
-  const outcome = (await runner.probe(new AbortController().signal)) as MiscOutcome
+  const outcome = (await runner.probe(attempts)) as MiscOutcome
   return { outcome, down: runner.lines.down(outcome, c.retry, false), up: runner.lines.up(outcome) }
 }
 
@@ -167,4 +171,8 @@ t.test('abort settles the attempt at once', async (t) => {
   t.equal(scripts.running, 0, 'the aborted script was killed')
   const pre = await runner!.probe(AbortSignal.abort())
   t.equal(pre.ok, false, 'an aborted signal runs nothing')
+})
+
+t.test('no listener outlives its attempt on the signal (the scheduler reuses it)', async (t) => {
+  t.equal(getEventListeners(attempts, 'abort').length, 0)
 })

@@ -1,5 +1,6 @@
 import * as net from 'node:net'
 import t from 'tap'
+import { getEventListeners } from 'node:events'
 import { SmtpLineReader, smtpConnections, smtpLines, smtpRunner, smtpRunners, smtpStatus } from '../../src/check/smtp.js'
 import type { SmtpCheck } from '../../src/config/lvs/model.js'
 import { listen, smtpCheck, target, type TeardownHost } from '../fixtures/check/servers.js'
@@ -149,4 +150,8 @@ t.test('abort in the middle of the dialogue', async (t) => {
   const o = await pending
   t.same([o.ok, o.failure], [false, undefined])
   t.ok(o.latencyMs < 5000)
+})
+
+t.test('no listener outlives its attempt on the signal (the scheduler reuses it)', async (t) => {
+  t.equal(getEventListeners(never, 'abort').length, 0)
 })

@@ -5,12 +5,16 @@
  * min/max reply lengths — with keepalived's lines and default payload.
  */
 import t from 'tap'
+import { getEventListeners } from 'node:events'
 import { createSocket } from 'node:dgram'
 import { deadHostNamespace } from '../helpers/dead-host.js'
 import type { UdpCheck } from '../../src/config/lvs/model.js'
 import type { CheckTarget, ProbeOutcome } from '../../src/check/probe.js'
 import { createUdpCheckRunner, keepalivedFill, parseHexString, replyMatches, udpLines } from '../../src/check/udp.js'
 import { createDnsCheckRunner } from '../../src/check/dns.js'
+
+/** One signal for the attempts below, as the scheduler reuses a checker's. */
+const attempts = new AbortController().signal
 
 t.test('read_hex_str: octets, blanks, lone digits, wildcards, bad input', async (t) => {
   t.same(parseHexString('0a0B ff', false), { data: Buffer.from([0x0a, 0x0b, 0xff]), mask: undefined })
@@ -97,7 +101,7 @@ function check(port: number, overrides: Partial<UdpCheck> = {}): UdpCheck {
 }
 
 async function probe(c: UdpCheck): Promise<ProbeOutcome> {
-  return createUdpCheckRunner({ id: 'u', target, check: c }).probe(new AbortController().signal)
+  return createUdpCheckRunner({ id: 'u', target, check: c }).probe(attempts)
 }
 
 t.test('echo server: success, with the configured payload or keepalived\'s fill', async (t) => {
@@ -169,4 +173,8 @@ t.test('a dead host fails a UDP_CHECK even without require_reply (ICMP host unre
   })
   const d = await ns.enter(() => dns.probe(new AbortController().signal))
   t.same({ ok: d.ok, failure: d.failure }, { ok: false, failure: `DNS_CHECK ([${ns.deadHost}]:udp:53) read timeout from socket` })
+})
+
+t.test('no listener outlives its attempt on the signal (the scheduler reuses it)', async (t) => {
+  t.equal(getEventListeners(attempts, 'abort').length, 0)
 })

@@ -126,7 +126,11 @@ t.test('alpha: the server starts out of the pool; first failure only notifies; s
 t.test('a non-alpha first success changes nothing and notifies nothing', async (t) => {
   const p = makePool(virtualServer([realServer('10.0.0.2')]), [[false]])
   p.start()
+  const revision = p.revision
   t.same(p.checkerVerdict('c0.0', true), { lines: [], events: [] })
+  t.equal(p.revision, revision, 'the revision stays: the IPVS side has nothing to reconcile')
+  p.checkerVerdict('c0.0', false)
+  t.not(p.revision, revision, 'a removal moves it')
 })
 
 t.test('several checkers: down on the first failure, up only when all are up again', async (t) => {
@@ -276,7 +280,7 @@ t.test('shutdown with omega while the sorry server stands in: displaced servers 
   t.same(eventsOf(p.shutdown()), ['VS DOWN /quorum-down stopping'])
 })
 
-t.test('property: alive iff no failed checker, quorum state within its hysteresis band, pool without duplicates', async (t) => {
+t.test('property: alive iff no failed checker, quorum state within its hysteresis band, pool without duplicates, pool changes move the revision', async (t) => {
   const step = fc.record({ rs: fc.nat(3), checker: fc.nat(1), up: fc.boolean(), weight: fc.option(fc.integer({ min: -3, max: 6 })) })
   fc.assert(fc.property(
     fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
@@ -286,11 +290,18 @@ t.test('property: alive iff no failed checker, quorum state within its hysteresi
       const vs = virtualServer(servers, { quorum, hysteresis: Math.min(hyst, quorum - 1), sorryServer: withSorry ? sorryServer() : undefined })
       const p = makePool(vs, servers.map((_, i) => [alphas[2 * i]!, alphas[2 * i + 1]!]))
       p.start()
+      let kernel = JSON.stringify(p.pool())
       for (const s of steps) {
         const id = `c${s.rs}.${s.checker}`
+        const revision = p.revision
         if (s.weight !== null) p.checkerWeight(id, s.weight)
         else p.checkerVerdict(id, s.up)
+        // The runtime reconciles only when the revision moved: an unmoved one must mean an unchanged pool.
+        const now = JSON.stringify(p.pool())
+        if (p.revision === revision && now !== kernel) return false
+        kernel = now
         const st = p.status()
+        if (st.realServers.some((rs, i) => p.isAlive(i) !== rs.alive)) return false
         for (const rs of st.realServers) {
           if (rs.alive !== (rs.failedCheckers === 0)) return false
           if (rs.failedCheckers !== rs.checkers.filter((c) => !c.up).length) return false

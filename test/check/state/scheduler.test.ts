@@ -216,6 +216,30 @@ t.test('a probe that never settles holds one slot until its deadline, then is ab
   t.equal(scheduler.status('hung')!.inFlight, false)
 })
 
+t.test('a checker\'s attempts share one signal until one is aborted; the next attempt gets a fresh one', async (t) => {
+  const signals: AbortSignal[] = []
+  let hang = false
+  const { clock, scheduler } = setup({ deadlineUs: () => 4 * S })
+  scheduler.add(runner('a', (s) => {
+    signals.push(s)
+    return hang ? new Promise<ProbeOutcome>(() => {}) : Promise.resolve(success())
+  }, { delayLoop: 2 * S, retry: 0 }))
+  scheduler.add(runner('b', (s) => (signals.push(s), Promise.resolve(success())), { delayLoop: 2 * S }))
+  await clock.advanceTo(6 * S)
+  const [a1, b1, a2] = signals
+  t.equal(signals.length, 6)
+  t.equal(a1, a2, 'the same signal for the next attempt')
+  t.not(a1, b1, 'each checker has its own')
+  hang = true
+  await clock.advanceTo(12 * S)
+  t.equal(a1!.aborted, true, 'the attempt past its deadline aborted it')
+  hang = false
+  await clock.advanceTo(16 * S)
+  const last = signals.filter((s) => s !== b1).at(-1)!
+  t.not(last, a1, 'a fresh signal after the abort')
+  t.equal(last.aborted, false)
+})
+
 t.test('the default deadline: twice connect_timeout (or misc_timeout, or delay_loop) plus 5 s', async (t) => {
   const r = runner('x', async () => success())
   t.equal(defaultDeadlineUs({ ...r, timing: { ...r.timing, connectTimeout: 3 * S } as CheckerTiming }), 11 * S)
