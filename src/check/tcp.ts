@@ -14,7 +14,8 @@
  */
 import { performance } from 'node:perf_hooks'
 import type { TcpCheck } from '../config/lvs/model.js'
-import { connectStream, type StreamError } from '../net/stream-probe.js'
+import { connectProbe } from '../net/connect-probe.js'
+import type { StreamError } from '../net/stream-probe.js'
 import { destinationOf } from './connection.js'
 import type { CheckerLines, CheckerRunner, CheckTarget, ProbeOutcome } from './probe.js'
 
@@ -52,7 +53,8 @@ export function tcpLines(target: CheckTarget): CheckerLines {
 
 /** One TCP_CHECK made runnable. */
 export function tcpRunner(check: TcpCheck, target: CheckTarget, id: string): CheckerRunner {
-  const destination = destinationOf(check, target)
+  // The sockaddrs are built once; each attempt is socket, connect and close.
+  const connection = connectProbe(destinationOf(check, target))
   return {
     kind: 'TCP_CHECK',
     id,
@@ -61,13 +63,10 @@ export function tcpRunner(check: TcpCheck, target: CheckTarget, id: string): Che
     lines: tcpLines(target),
     async probe(signal: AbortSignal): Promise<ProbeOutcome> {
       const started = performance.now()
-      const r = await connectStream({ ...destination, signal })
+      const error = await connection.probe(signal)
       const latencyMs = performance.now() - started
-      if (r.ok) {
-        r.stream.close()
-        return { ok: true, failure: undefined, latencyMs }
-      }
-      return { ok: false, failure: tcpFailureLine(r.error, target), latencyMs }
+      if (error === undefined) return { ok: true, failure: undefined, latencyMs }
+      return { ok: false, failure: tcpFailureLine(error, target), latencyMs }
     },
   }
 }

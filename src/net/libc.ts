@@ -59,6 +59,16 @@ export const C = {
   CLONE_NEWNET: 0x40000000,
   EAGAIN: 11,
   EINTR: 4,
+  EINPROGRESS: 115,
+  SOCK_STREAM: 1,
+  SO_REUSEADDR: 2,
+  SO_ERROR: 4,
+  SO_MARK: 36,
+  EPOLL_CLOEXEC: 0o2000000,
+  EPOLL_CTL_ADD: 1,
+  EPOLLOUT: 0x4,
+  EPOLLERR: 0x8,
+  EPOLLHUP: 0x10,
 } as const
 
 const lib = koffi.load('libc.so.6')
@@ -90,6 +100,11 @@ const fn = {
   read: lib.func('int64_t read(int fd, void *buf, size_t len)'),
   open: lib.func('int open(const char *path, int flags)'),
   setns: lib.func('int setns(int fd, int nstype)'),
+  connect: lib.func('int connect(int fd, void *addr, uint32_t len)'),
+  getsockopt: lib.func('int getsockopt(int fd, int level, int name, void *value, void *len)'),
+  epollCreate1: lib.func('int epoll_create1(int flags)'),
+  epollCtl: lib.func('int epoll_ctl(int epfd, int op, int fd, void *event)'),
+  epollWait: lib.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)'),
 }
 
 /** A call's return value, or -1 with the errno it left. */
@@ -168,6 +183,40 @@ export function recvmsg(fd: number, data: Buffer, name: Buffer, control: Buffer,
   }
   const r = result(fn.recvmsg(fd, msg, flags))
   return { ...r, nameLength: msg.msg_namelen, controlLength: Number(msg.msg_controllen), flags: msg.msg_flags }
+}
+
+/** connect(2); a non-blocking socket says EINPROGRESS. */
+export function connect(fd: number, addr: Buffer): SysResult {
+  return result(fn.connect(fd, addr, addr.length))
+}
+
+const intValue = Buffer.alloc(4)
+const intLength = Buffer.alloc(4)
+
+/** getsockopt(2) of an `int` option (SO_ERROR): the value, or -1 with errno. */
+export function getsockoptInt(fd: number, level: number, name: number): SysResult {
+  intLength.writeUInt32LE(4, 0)
+  const r = result(fn.getsockopt(fd, level, name, intValue, intLength))
+  return r.value < 0 ? r : { value: intValue.readInt32LE(0), errno: 0 }
+}
+
+/** epoll_create1(2). */
+export function epollCreate(flags: number): SysResult {
+  return result(fn.epollCreate1(flags))
+}
+
+/** epoll_ctl(2); `event` is a struct epoll_event (see connect-probe.ts for its layout). */
+export function epollCtl(epfd: number, op: number, fd: number, event: Buffer | null): SysResult {
+  return result(fn.epollCtl(epfd, op, fd, event))
+}
+
+/**
+ * epoll_wait(2) on the libuv threadpool; the kernel fills `events` (struct
+ * epoll_event each). A negative count has no errno here (it was the worker
+ * thread's): callers wait again.
+ */
+export function epollWaitAsync(epfd: number, events: Buffer, max: number, timeoutMs: number, done: (err: unknown, ready: number) => void): void {
+  fn.epollWait.async(epfd, events, max, timeoutMs, (err: unknown, ready: number) => done(err, Number(ready)))
 }
 
 /** close(2). */

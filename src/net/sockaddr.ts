@@ -7,18 +7,20 @@
 import { C } from './libc.js'
 import { addressBytes, addressText } from './ip-address.js'
 
-/** struct sockaddr_in (16 bytes), port 0 (raw sockets have none). */
-export function sockaddrIn(address: Buffer): Buffer {
+/** struct sockaddr_in (16 bytes); port 0 for raw sockets, which have none. */
+export function sockaddrIn(address: Buffer, port = 0): Buffer {
   const b = Buffer.alloc(16)
   b.writeUInt16LE(C.AF_INET, 0)
+  b.writeUInt16BE(port, 2)
   address.copy(b, 4, 0, 4)
   return b
 }
 
 /** struct sockaddr_in6 (28 bytes); the scope id is the interface index for link-local peers. */
-export function sockaddrIn6(address: Buffer, scopeId = 0): Buffer {
+export function sockaddrIn6(address: Buffer, scopeId = 0, port = 0): Buffer {
   const b = Buffer.alloc(28)
   b.writeUInt16LE(C.AF_INET6, 0)
+  b.writeUInt16BE(port, 2)
   address.copy(b, 8, 0, 16)
   b.writeUInt32LE(scopeId, 24)
   return b

@@ -124,14 +124,22 @@ function fromNodeError(kind: StreamErrorKind, err: unknown): StreamError {
   return streamError(kind, e instanceof Error ? e.message : String(err), errno)
 }
 
+/** A failed bind(2) or connect(2), in keepalived's categories. */
+export function classifyConnectError(err: NodeJS.ErrnoException, syscall: string | undefined): StreamError {
+  const code = err.code ?? ''
+  const kind: StreamErrorKind =
+    syscall === 'bind' ? 'bind' : code === 'ETIMEDOUT' ? 'connect-timeout' : UNREACHABLE.has(code) ? 'unreachable' : 'connect-failed'
+  return fromNodeError(kind, err)
+}
+
 /** A link-local IPv6 address needs its interface as scope (`fe80::1%eth0`). */
-function scoped(address: string, iface: string | undefined): string {
+export function scopedAddress(address: string, iface: string | undefined): string {
   if (iface === undefined || address.includes('%') || !/^fe[89ab][0-9a-f]:/i.test(address)) return address
   return `${address}%${iface}`
 }
 
-/** Make the socket and apply what must precede connect(2); the fd, or why not. */
-function openSocket(o: StreamConnectOptions): number | StreamError {
+/** Make the socket and apply what must precede connect(2) (SO_MARK, SO_BINDTODEVICE); the fd, or why not. */
+export function openProbeSocket(o: Pick<StreamConnectOptions, 'family' | 'fwmark' | 'bindInterface'>): number | StreamError {
   const s = libc.socket(o.family === 6 ? libc.C.AF_INET6 : libc.C.AF_INET, SOCK_STREAM | libc.C.SOCK_NONBLOCK | libc.C.SOCK_CLOEXEC, IPPROTO_TCP)
   if (s.value < 0) return streamError('socket', `socket failed: ${errnoOf(s.errno).name}`, errnoOf(s.errno))
   const fd = s.value
@@ -153,7 +161,7 @@ function openSocket(o: StreamConnectOptions): number | StreamError {
 /** Connect (and shake hands, for TLS); always resolves. */
 export function connectStream(o: StreamConnectOptions): Promise<ConnectResult> {
   if (o.signal.aborted) return Promise.resolve({ ok: false, error: streamError('aborted', 'aborted before connecting') })
-  const fd = openSocket(o)
+  const fd = openProbeSocket(o)
   if (typeof fd !== 'number') return Promise.resolve({ ok: false, error: fd })
 
   let raw: net.Socket
@@ -184,12 +192,7 @@ export function connectStream(o: StreamConnectOptions): Promise<ConnectResult> {
       resolve(r)
     }
     const onAbort = (): void => settle({ ok: false, error: streamError('aborted', 'aborted while connecting') })
-    const onConnectError = (err: NodeJS.ErrnoException): void => {
-      const code = err.code ?? ''
-      const kind: StreamErrorKind =
-        err.syscall === 'bind' ? 'bind' : code === 'ETIMEDOUT' ? 'connect-timeout' : UNREACHABLE.has(code) ? 'unreachable' : 'connect-failed'
-      settle({ ok: false, error: fromNodeError(kind, err) })
-    }
+    const onConnectError = (err: NodeJS.ErrnoException): void => settle({ ok: false, error: classifyConnectError(err, err.syscall) })
     const onTlsError = (err: Error): void => settle({ ok: false, error: fromNodeError('tls', err) })
     const timer = setTimeout(
       () => settle({ ok: false, error: streamError('connect-timeout', `no connection${o.tls ? ' and TLS handshake' : ''} within ${o.timeoutMs} ms`) }),
@@ -201,9 +204,9 @@ export function connectStream(o: StreamConnectOptions): Promise<ConnectResult> {
     try {
       raw.connect(
         {
-          host: scoped(o.address, o.bindInterface),
+          host: scopedAddress(o.address, o.bindInterface),
           port: o.port,
-          ...(o.bindAddress !== undefined ? { localAddress: scoped(o.bindAddress, o.bindInterface) } : {}),
+          ...(o.bindAddress !== undefined ? { localAddress: scopedAddress(o.bindAddress, o.bindInterface) } : {}),
           ...(o.bindPort ? { localPort: o.bindPort } : {}),
         },
         () => {

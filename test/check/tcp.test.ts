@@ -1,5 +1,6 @@
 import * as net from 'node:net'
 import t from 'tap'
+import { getEventListeners } from 'node:events'
 import { tcpLines, tcpRunner } from '../../src/check/tcp.js'
 import { listen, target, tcpCheck } from '../fixtures/check/servers.js'
 import { createPair } from '../net/ns.js'
@@ -40,7 +41,9 @@ t.test('connect_ip and connect_port override the real server; the lines still na
   const rs = target('127.0.0.1', await closedPort())
   const outcome = await tcpRunner(tcpCheck({ connectIp: '127.0.0.3', connectPort: peer.port }), rs, 'x').probe(never)
   t.equal(outcome.ok, true)
-  t.equal(peer.accepted.length, 1)
+  // The probe may settle before the server's accept runs.
+  const accepted = peer.accepted[0] ?? (await peer.nextConnection())
+  t.equal(accepted.localAddress, '127.0.0.3', 'connect_ip was connected')
   const refused = await tcpRunner(tcpCheck({ connectIp: '127.0.0.3', connectPort: await closedPort() }), rs, 'x').probe(never)
   t.equal(refused.failure, `TCP connection to ${rs.text} failed.`)
 })
@@ -49,7 +52,7 @@ t.test('bindto sets the source address', async (t) => {
   const peer = await listen(t)
   const outcome = await tcpRunner(tcpCheck({ bindto: '127.0.0.5' }), target('127.0.0.1', peer.port), 'x').probe(never)
   t.equal(outcome.ok, true)
-  t.equal(peer.accepted[0]?.remoteAddress, '127.0.0.5')
+  t.equal((peer.accepted[0] ?? (await peer.nextConnection())).remoteAddress, '127.0.0.5')
   const unbindable = await tcpRunner(tcpCheck({ bindto: '192.0.2.9' }), target('127.0.0.1', peer.port), 'x').probe(never)
   t.same({ ok: unbindable.ok, failure: unbindable.failure }, { ok: false, failure: 'TCP socket bind failed. Rescheduling.' })
 })
@@ -80,4 +83,13 @@ t.test('in a namespace: connect_timeout gives the "timeout." line, no route give
   const aborted = await a.enter(() => tcpRunner(tcpCheck({ connectTimeout: 5_000_000 }), rs, 'x').probe(ac.signal))
   t.same({ ok: aborted.ok, failure: aborted.failure }, { ok: false, failure: undefined })
   t.ok(aborted.latencyMs < 1000, 'abort ends the attempt at once')
+})
+
+t.test('listeners do not pile up on the signal (the scheduler reuses it): one serves every attempt', async (t) => {
+  const peer = await listen(t)
+  const runner = tcpRunner(tcpCheck(), target('127.0.0.1', peer.port), 'x')
+  const signal = new AbortController().signal
+  for (let i = 0; i < 20; i++) t.equal((await runner.probe(signal)).ok, true)
+  t.equal(getEventListeners(signal, 'abort').length, 1)
+  t.ok(getEventListeners(never, 'abort').length <= 1, 'nor on the signal of every test above')
 })
