@@ -1,19 +1,10 @@
-import * as net from 'node:net'
 import t from 'tap'
 import { getEventListeners } from 'node:events'
 import { tcpLines, tcpRunner } from '../../src/check/tcp.js'
-import { listen, target, tcpCheck } from '../fixtures/check/servers.js'
+import { closedPort, listen, target, tcpCheck } from '../fixtures/check/servers.js'
 import { createPair } from '../net/ns.js'
 
 const never = new AbortController().signal
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise<void>((resolve) => s.close(() => resolve()))
-  return port
-}
 
 t.test('a listening real server passes; the connection is closed at once', async (t) => {
   const peer = await listen(t)

@@ -8,6 +8,7 @@ import {
 } from '../../src/daemon/smtp-message.js'
 import { captureLogging } from '../../src/log/logger.js'
 import { connectStream } from '../../src/net/stream-probe.js'
+import { closedPort } from '../fixtures/check/servers.js'
 import { loadText } from '../helpers/config.js'
 
 // ---------------------------------------------------------------------------
@@ -94,14 +95,6 @@ async function smtpServer(t: Teardown, o: FakeServerOptions = {}): Promise<FakeS
     await new Promise<void>((resolve) => server.close(() => resolve()))
   })
   return { port: (server.address() as net.AddressInfo).port, sessions }
-}
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise<void>((resolve) => s.close(() => resolve()))
-  return port
 }
 
 function globalDefs(port: number | undefined, extra: Partial<GlobalDefs> = {}): GlobalDefs {

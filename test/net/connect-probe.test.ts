@@ -3,12 +3,11 @@
  * connectStream followed by close, its reference: every case is run through
  * both, and they must agree on the outcome's kind and errno.
  */
-import * as net from 'node:net'
 import { readdirSync } from 'node:fs'
 import t from 'tap'
 import { probeConnect } from '../../src/net/connect-probe.js'
 import { connectStream, type StreamConnectOptions, type StreamError } from '../../src/net/stream-probe.js'
-import { listen } from '../fixtures/check/servers.js'
+import { closedPort, listen } from '../fixtures/check/servers.js'
 import { createPair } from './ns.js'
 
 const never = new AbortController().signal
@@ -26,14 +25,6 @@ async function reference(o: StreamConnectOptions): Promise<StreamError | undefin
 }
 
 const summary = (e: StreamError | undefined): string => (e === undefined ? 'connected' : `${e.kind} ${e.errno?.name ?? '-'}`)
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise<void>((resolve) => s.close(() => resolve()))
-  return port
-}
 
 t.test('on this host: each outcome equals connectStream + close', async (t) => {
   const peer = await listen(t)

@@ -1,7 +1,6 @@
-import * as net from 'node:net'
 import t from 'tap'
 import { connectStream, type ConnectResult, type ProbeStream, type StreamConnectOptions } from '../../src/net/stream-probe.js'
-import { listen, receive, selfSignedCertificate, type TeardownHost } from '../fixtures/check/servers.js'
+import { closedPort, listen, receive, selfSignedCertificate, type TeardownHost } from '../fixtures/check/servers.js'
 import { createPair } from './ns.js'
 
 const never = new AbortController().signal
@@ -15,15 +14,6 @@ function connected(t: TeardownHost, r: ConnectResult): ProbeStream {
   if (!r.ok) throw new Error(`expected a connection, got ${r.error.kind}: ${r.error.message}`)
   t.teardown(() => r.stream.close())
   return r.stream
-}
-
-/** A port nothing listens on (bound and closed just before). */
-async function closedPort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise<void>((resolve) => s.close(() => resolve()))
-  return port
 }
 
 t.test('connects, writes, and reads a reply until the peer closes', async (t) => {
