@@ -51,10 +51,15 @@ t.test('bad options: keepalived\'s lines, all of them, exit 1 (then the usage te
     const first = mine.err.slice(0, mine.err.indexOf('Usage:'))
     t.match(mine.err.slice(first.length), /^Usage: keepalived-ts/)
     if (haveKeepalived) {
+      // keepalived 2.2.7 reads garbage for the name of a long option without its argument:
+      // it prints it, and segfaults about one run in three (exit 1 or SIGSEGV), so only ours is held to a line.
+      if (argv[0] === '--use-file') {
+        t.equal(first, 'Missing parameter for option --use-file\n', argv.join(' '))
+        continue
+      }
       const k = theirs(argv)
       t.equal(k.code, 1)
-      // keepalived 2.2.7 prints garbage for the name of a long option without its argument.
-      t.equal(first, argv[0] === '--use-file' ? 'Missing parameter for option --use-file\n' : k.err, argv.join(' '))
+      t.equal(first, k.err, argv.join(' '))
     }
   }
 })
