@@ -8,79 +8,23 @@
  * Real TCP_CHECKs against local listeners, on a manual clock.
  */
 import t from 'tap'
-import { createServer, type Server } from 'node:net'
 import { CheckerRuntime } from '../../src/check/runtime.js'
 import type { Clock, Timer } from '../../src/check/scheduler.js'
 import type { Config } from '../../src/config/config.js'
 import type { SubsystemContext } from '../../src/daemon/subsystem.js'
 import { captureLogging } from '../../src/log/logger.js'
-import type { IpvsClient } from '../../src/net/ipvs.js'
-import type { IpvsDest, IpvsServiceEntry } from '../../src/net/ipvs-types.js'
 import { loadText } from '../helpers/config.js'
+import { closedPort, closeServer as close, serverPort as portOf, tcpListener as listen } from '../fixtures/check/servers.js'
+import { fakeIpvs } from '../helpers/fake-ipvs.js'
+import { until } from '../helpers/process.js'
+
+const waitFor = (what: string, test: () => boolean, timeoutMs = 8000): Promise<void> => until(test, what, timeoutMs)
 
 function conf(text: string): Config {
   const r = loadText(text)
   const errors = r.diagnostics.list.filter((d) => d.severity === 'error')
   if (errors.length > 0) throw new Error(`test config: ${errors.map((d) => d.message).join('; ')}`)
   return r.config
-}
-
-/** An in-memory IPVS that records each write. */
-function fakeIpvs(initial: readonly IpvsServiceEntry[] = []) {
-  const calls: string[] = []
-  const table = new Map<string, { service: IpvsServiceEntry['service']; dests: Map<string, IpvsDest> }>()
-  const load = (entries: readonly IpvsServiceEntry[]) => {
-    for (const e of entries) table.set(JSON.stringify(e.service.key), { service: e.service, dests: new Map(e.dests.map((d) => [`${d.address}:${d.port}`, d])) })
-  }
-  load(initial)
-  const ok = (call: string): Promise<void> => {
-    calls.push(call)
-    return Promise.resolve()
-  }
-  const svc = (k: { kind: string; port?: number; fwmark?: number }) => (k.kind === 'fwmark' ? `fwm${k.fwmark}` : `${k.port}`)
-  const client: IpvsClient = {
-    info: () => Promise.resolve({ version: '1.2.1', connTableSize: 4096 }),
-    services: () => Promise.resolve(snapshot()),
-    addService: (s) => {
-      table.set(JSON.stringify(s.key), { service: s, dests: new Map() })
-      return ok(`add-service ${svc(s.key)} ${s.scheduler}`)
-    },
-    editService: (s) => {
-      const e = table.get(JSON.stringify(s.key))
-      if (e) e.service = s
-      return ok(`edit-service ${svc(s.key)} ${s.scheduler}`)
-    },
-    deleteService: (k) => {
-      table.delete(JSON.stringify(k))
-      return ok(`delete-service ${svc(k)}`)
-    },
-    addDest: (k, d) => {
-      table.get(JSON.stringify(k))?.dests.set(`${d.address}:${d.port}`, d)
-      return ok(`add-dest ${svc(k)} ${d.port} w${d.weight}`)
-    },
-    editDest: (k, d) => {
-      table.get(JSON.stringify(k))?.dests.set(`${d.address}:${d.port}`, d)
-      return ok(`edit-dest ${svc(k)} ${d.port} w${d.weight}`)
-    },
-    deleteDest: (k, d) => {
-      table.get(JSON.stringify(k))?.dests.delete(`${d.address}:${d.port}`)
-      return ok(`delete-dest ${svc(k)} ${d.port}`)
-    },
-    timeouts: () => Promise.resolve({ tcp: 900, tcpFin: 120, udp: 300 }),
-    setTimeouts: (x) => ok(`set-timeouts ${x.tcp}/${x.tcpFin}/${x.udp}`),
-    startDaemon: () => ok('start-daemon'),
-    stopDaemon: () => ok('stop-daemon'),
-    daemons: () => Promise.resolve([]),
-    flush: () => ok('flush'),
-    operations: 0,
-    close: () => void calls.push('close'),
-  }
-  function snapshot(): IpvsServiceEntry[] {
-    return [...table.values()].map((s) => ({ service: s.service, dests: [...s.dests.values()] }))
-  }
-  /** `port: dest=weight …` per service, sorted: what the kernel holds. */
-  const view = () => [...table.values()].map((s) => `${svc(s.service.key)}: ${[...s.dests.values()].map((d) => `${d.port}=${d.weight}`).sort().join(' ')}`).sort()
-  return { client, calls, table, snapshot, view }
 }
 
 /** A clock whose timers run only when advanced. */
@@ -111,31 +55,8 @@ function manualClock() {
   return { clock, advance }
 }
 
-function listen(port = 0): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const s = createServer((c) => c.destroy())
-    s.once('error', reject)
-    s.listen(port, '127.0.0.1', () => resolve(s))
-  })
-}
-const portOf = (s: Server): number => (s.address() as { port: number }).port
-const close = (s: Server): Promise<void> => new Promise((resolve) => s.close(() => resolve()))
 
-/** A port nothing listens on (connections are refused at once). */
-async function deadPort(): Promise<number> {
-  const s = await listen()
-  const port = portOf(s)
-  await close(s)
-  return port
-}
 
-async function waitFor(what: string, test: () => boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
 
 interface Rs {
   readonly port: number
@@ -195,7 +116,7 @@ const rsName = (port: number) => `[127.0.0.1]:tcp:${port}`
 
 t.test('an unchanged configuration: no IPVS request, checkers untouched, health and results kept', async (t) => {
   const a = await listen()
-  const dead = await deadPort()
+  const dead = await closedPort()
   t.teardown(() => close(a))
   const pa = portOf(a)
   const text = lvsConf([{ port: pa }, { port: dead }])
@@ -254,7 +175,7 @@ t.test('a new real server is one NEW_DEST; a removed one one DEL_DEST with keepa
 })
 
 t.test('a down real server stays down and out across a reload that adds another, and comes back on its own success', async (t) => {
-  const dead = await deadPort()
+  const dead = await closedPort()
   const b = await listen()
   t.teardown(() => close(b))
   const pb = portOf(b)
@@ -338,8 +259,8 @@ t.test('respawn: a correct table is adopted without one request (plain, alpha, i
   const up1 = await listen()
   const up2 = await listen()
   t.teardown(async () => { await close(up1); await close(up2) })
-  const dead = await deadPort()
-  const dead2 = await deadPort()
+  const dead = await closedPort()
+  const dead2 = await closedPort()
   const [p1, p2] = [portOf(up1), portOf(up2)]
   const more = `
 virtual_server 10.0.0.1 8000 {
@@ -388,7 +309,7 @@ virtual_server 10.0.0.1 8000 {
 
 t.test('status: counters, latency buckets and the kernel weight; SIGUSR1 writes keepalived_check.data mode 0600', async (t) => {
   const a = await listen()
-  const dead = await deadPort()
+  const dead = await closedPort()
   t.teardown(() => close(a))
   const pa = portOf(a)
   const { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } = await import('node:fs')
@@ -459,7 +380,7 @@ virtual_server group G1 {
 
 t.test('a reload dropping the sorry server while it stands in puts the alive real servers back', async (t) => {
   const a = await listen()
-  const dead = await deadPort()
+  const dead = await closedPort()
   t.teardown(() => close(a))
   const pa = portOf(a)
   const body = (sorry: string) => `

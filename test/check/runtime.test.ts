@@ -9,75 +9,19 @@ import { CheckerRuntime } from '../../src/check/runtime.js'
 import type { SubsystemContext } from '../../src/daemon/subsystem.js'
 import { captureLogging } from '../../src/log/logger.js'
 import { NetError } from '../../src/net/errors.js'
-import type { IpvsClient } from '../../src/net/ipvs.js'
-import type { IpvsDest, IpvsServiceEntry } from '../../src/net/ipvs-types.js'
+import type { IpvsServiceEntry } from '../../src/net/ipvs-types.js'
 import { loadText } from '../helpers/config.js'
+import { closedPort, closeServer as close, serverPort as portOf, tcpListener as listen } from '../fixtures/check/servers.js'
+import { fakeIpvs } from '../helpers/fake-ipvs.js'
+import { until } from '../helpers/process.js'
+
+const waitFor = (what: string, test: () => boolean, timeoutMs = 8000): Promise<void> => until(test, what, timeoutMs)
 
 const conf = (text: string) => loadText(text).config
 
-/** An in-memory IPVS that records each request. */
-function fakeIpvs(initial: IpvsServiceEntry[] = []) {
-  const calls: string[] = []
-  const table = new Map<string, { entry: IpvsServiceEntry; dests: Map<string, IpvsDest> }>()
-  for (const e of initial) table.set(JSON.stringify(e.service.key), { entry: e, dests: new Map(e.dests.map((d) => [`${d.address}:${d.port}`, d])) })
-  const ok = (call: string): Promise<void> => {
-    calls.push(call)
-    return Promise.resolve()
-  }
-  const client: IpvsClient = {
-    info: () => Promise.resolve({ version: '1.2.1', connTableSize: 4096 }),
-    services: () => Promise.resolve([...table.values()].map((s) => ({ service: s.entry.service, dests: [...s.dests.values()] }))),
-    addService: (s) => {
-      table.set(JSON.stringify(s.key), { entry: { service: s, dests: [] }, dests: new Map() })
-      return ok(`add-service ${s.scheduler}`)
-    },
-    editService: (s) => ok(`edit-service ${s.scheduler}`),
-    deleteService: (k) => {
-      table.delete(JSON.stringify(k))
-      return ok('delete-service')
-    },
-    addDest: (k, d) => {
-      table.get(JSON.stringify(k))?.dests.set(`${d.address}:${d.port}`, d)
-      return ok(`add-dest ${d.port} w${d.weight}`)
-    },
-    editDest: (k, d) => {
-      table.get(JSON.stringify(k))?.dests.set(`${d.address}:${d.port}`, d)
-      return ok(`edit-dest ${d.port} w${d.weight}`)
-    },
-    deleteDest: (k, d) => {
-      table.get(JSON.stringify(k))?.dests.delete(`${d.address}:${d.port}`)
-      return ok(`delete-dest ${d.port}`)
-    },
-    timeouts: () => Promise.resolve({ tcp: 900, tcpFin: 120, udp: 300 }),
-    setTimeouts: (x) => ok(`set-timeouts ${x.tcp}/${x.tcpFin}/${x.udp}`),
-    startDaemon: () => ok('start-daemon'),
-    stopDaemon: () => ok('stop-daemon'),
-    daemons: () => Promise.resolve([]),
-    flush: () => ok('flush'),
-    operations: 0,
-    close: () => void calls.push('close'),
-  }
-  return { client, calls, table }
-}
 
-function listen(port = 0): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const s = createServer((c) => c.destroy())
-    s.once('error', reject)
-    s.listen(port, '127.0.0.1', () => resolve(s))
-  })
-}
 
-const portOf = (s: Server): number => (s.address() as { port: number }).port
-const close = (s: Server): Promise<void> => new Promise((resolve) => s.close(() => resolve()))
 
-async function waitFor(what: string, test: () => boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 function context(logging: ReturnType<typeof captureLogging>, stops: string[], dontReleaseIpvs = false): SubsystemContext {
   return {
@@ -135,7 +79,7 @@ virtual_server 10.0.0.1 80 {
   })
 
   await rt.start(config)
-  t.same(ipvs.calls, ['set-timeouts 600/30/60', 'add-service rr', `add-dest ${pa} w2`, `add-dest ${pb} w1`], 'both real servers start in the pool')
+  t.same(ipvs.calls, ['set-timeouts 600/30/60', 'add-service 80 rr', `add-dest 80 ${pa} w2`, `add-dest 80 ${pb} w1`], 'both real servers start in the pool')
   t.ok(lines().includes(`Activating healthchecker for service ${A} for VS ${VS}`))
 
   await waitFor('first successes', () => has(`TCP connection to ${A} success.`)() && has(`TCP connection to ${B} success.`)())
@@ -143,22 +87,22 @@ virtual_server 10.0.0.1 80 {
 
   ipvs.calls.length = 0
   await close(a)
-  await waitFor('A removed', () => ipvs.calls.includes(`delete-dest ${pa}`))
+  await waitFor('A removed', () => ipvs.calls.includes(`delete-dest 80 ${pa}`))
   t.ok(lines().includes(`TCP_CHECK on service ${A} failed.`))
   t.ok(lines().includes(`Removing service ${A} from VS ${VS}`))
-  t.same(ipvs.calls, [`delete-dest ${pa}`], 'one DEL_DEST, nothing else')
+  t.same(ipvs.calls, [`delete-dest 80 ${pa}`], 'one DEL_DEST, nothing else')
 
   ipvs.calls.length = 0
   await close(b)
-  await waitFor('B inhibited', () => ipvs.calls.includes(`edit-dest ${pb} w0`))
+  await waitFor('B inhibited', () => ipvs.calls.includes(`edit-dest 80 ${pb} w0`))
   t.ok(lines().includes(`Disabling service ${B} of VS ${VS}`))
   await waitFor('quorum lost', () => lines().some((l) => l.startsWith('Lost quorum') && l.endsWith(`for VS ${VS}`)))
-  t.same(ipvs.calls, [`edit-dest ${pb} w0`], 'inhibit is one SET_DEST with weight 0')
+  t.same(ipvs.calls, [`edit-dest 80 ${pb} w0`], 'inhibit is one SET_DEST with weight 0')
 
   ipvs.calls.length = 0
   const a2 = await listen(pa)
   t.teardown(() => close(a2))
-  await waitFor('A back', () => ipvs.calls.includes(`add-dest ${pa} w2`))
+  await waitFor('A back', () => ipvs.calls.includes(`add-dest 80 ${pa} w2`))
   t.ok(lines().includes(`Adding service ${A} to VS ${VS}`))
   await waitFor('quorum regained', () => lines().some((l) => l.startsWith('Gained quorum')))
 
@@ -166,7 +110,7 @@ virtual_server 10.0.0.1 80 {
   await rt.stop()
   t.ok(lines().includes(`Shutting down service ${A} from VS ${VS}`))
   t.ok(lines().includes(`Shutting down (inhibited) service ${B} from VS ${VS}`))
-  t.same(ipvs.calls.slice(-3), ['delete-service', 'set-timeouts 900/120/300', 'close'], 'our service removed, timeouts restored')
+  t.same(ipvs.calls.slice(-3), ['delete-service 80', 'set-timeouts 900/120/300', 'close'], 'our service removed, timeouts restored')
   t.equal(ipvs.table.size, 0)
   t.same(stops, [])
 })
@@ -193,7 +137,7 @@ virtual_server 10.0.0.1 80 {
   const logging = captureLogging()
   const rt = new CheckerRuntime(context(logging, [], true), { openIpvs: () => Promise.resolve(ipvs.client), random: () => 0 })
   await rt.start(config)
-  t.same(ipvs.calls, ['add-service wlc', `add-dest ${portOf(a)} w1`], 'the default scheduler is wlc; the fwmark 7 service is not ours')
+  t.same(ipvs.calls, ['add-service 80 wlc', `add-dest 80 ${portOf(a)} w1`], 'the default scheduler is wlc; the fwmark 7 service is not ours')
   await rt.stop()
   t.same(ipvs.calls.slice(2), ['close'], '-I: nothing removed')
   t.equal(ipvs.table.size, 2)

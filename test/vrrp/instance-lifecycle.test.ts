@@ -9,21 +9,8 @@ import type { InstanceAction, InstanceEvent, InstanceState } from '../../src/vrr
 import type { InstanceParams } from '../../src/vrrp/params.js'
 import { createSyncGroup, syncGroupStep } from '../../src/vrrp/sync-group.js'
 import { loneInstance, syncedInstances } from '../../src/vrrp/unit.js'
+import { params, S } from '../fixtures/vrrp/params.js'
 
-const S = 1_000_000
-
-function params(over: Partial<InstanceParams> = {}): InstanceParams {
-  const base: InstanceParams = {
-    name: 'VI_1', version: 2, family: 4, interface: 'eth0', virtualRouterId: 51, basePriority: 100, owner: false,
-    initialState: 'BACKUP', advertInt: S, nopreempt: false, preemptDelay: 0, downTimerAdverts: 3,
-    higherPrioSendAdvert: false, lowerPrioNoAdvert: false,
-    garp: { masterRepeat: 5, masterDelay: 5 * S, masterRefresh: 0, masterRefreshRepeat: 1, lowerPrioRepeat: 5, lowerPrioDelay: 5 * S },
-    strict: false, accept: true, firewall: false, vipCount: 1, evipCount: 0, routeCount: 0, ruleCount: 0,
-    unicast: false, sourceAddress: undefined, startupDelay: 0,
-  }
-  const p = { ...base, ...over }
-  return { ...p, owner: p.basePriority === 255 }
-}
 
 /** Run `events` in order from a fresh instance; the last result. */
 function run(p: InstanceParams, events: readonly InstanceEvent[]): { state: InstanceState; actions: readonly InstanceAction[] } {
