@@ -61,7 +61,7 @@ export class CoalescingClock implements Clock {
     ;(timer as Entry).live = false
   }
 
-  /** Timers set and not yet fired or cleared (for tests and status). */
+  /** Timers set and not yet fired or cleared (tests look at it). */
   get pending(): number {
     let n = 0
     for (const bucket of this.buckets.values()) for (const e of bucket) if (e.live) n++

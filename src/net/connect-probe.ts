@@ -32,7 +32,7 @@ import { errnoNamed, errnoOf } from './errors.js'
 import * as libc from './libc.js'
 import { C } from './libc.js'
 import { familyBytes, sockaddrIn, sockaddrIn6 } from './sockaddr.js'
-import { classifyConnectError, type StreamConnectOptions, type StreamError } from './stream-probe.js'
+import { classifyConnectError, openProbeSocket, type StreamConnectOptions, type StreamError } from './stream-probe.js'
 
 /** Where and how to connect: a plain TCP connection (no TLS), without the signal. */
 export type ConnectTarget = Omit<StreamConnectOptions, 'tls' | 'signal'>
@@ -237,22 +237,11 @@ export function connectProbe(target: ConnectTarget): ConnectProbe {
   return {
     probe(signal) {
       if (signal.aborted) return Promise.resolve(failed('aborted', 'aborted before connecting'))
-      const s = libc.socket(family === 6 ? C.AF_INET6 : C.AF_INET, C.SOCK_STREAM | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0)
-      if (s.value < 0) return Promise.resolve({ kind: 'socket', errno: errnoOf(s.errno), message: `socket failed: ${errnoOf(s.errno).name}` })
-      const fd = s.value
+      const fd = openProbeSocket(target)
+      if (typeof fd !== 'number') return Promise.resolve(fd)
       const fail = (error: StreamError): Promise<StreamError> => {
         libc.close(fd)
         return Promise.resolve(error)
-      }
-      if (target.fwmark) {
-        const r = libc.setsockoptInt(fd, C.SOL_SOCKET, C.SO_MARK, target.fwmark)
-        if (r.value < 0) return fail({ kind: 'sockopt', errno: errnoOf(r.errno), message: `SO_MARK ${target.fwmark} failed: ${errnoOf(r.errno).name}` })
-      }
-      if (target.bindInterface !== undefined) {
-        const r = libc.setsockopt(fd, C.SOL_SOCKET, C.SO_BINDTODEVICE, Buffer.from(`${target.bindInterface}\0`))
-        if (r.value < 0) {
-          return fail({ kind: 'sockopt', errno: errnoOf(r.errno), message: `SO_BINDTODEVICE ${target.bindInterface} failed: ${errnoOf(r.errno).name}` })
-        }
       }
       if (binding) {
         // As libuv does before bind(2): a source port in TIME_WAIT may be bound again.

@@ -133,7 +133,7 @@ export function classifyConnectError(err: NodeJS.ErrnoException, syscall: string
 }
 
 /** A link-local IPv6 address needs its interface as scope (`fe80::1%eth0`). */
-export function scopedAddress(address: string, iface: string | undefined): string {
+function scopedAddress(address: string, iface: string | undefined): string {
   if (iface === undefined || address.includes('%') || !/^fe[89ab][0-9a-f]:/i.test(address)) return address
   return `${address}%${iface}`
 }

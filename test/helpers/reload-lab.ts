@@ -11,7 +11,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { guardCleanup } from './cleanup.js'
+import { guardCleanup, removeStaleNamespaces } from './cleanup.js'
 import { type CommandResult, DEBIAN_KEEPALIVED, KEEPALIVED_TS, type LabProcess, run as runFor, stopChild, type TeardownHost, wrapProcess } from './lab.js'
 
 const PREFIX = 'kats-rl-'
@@ -46,7 +46,7 @@ export interface RlLab {
 let counter = 0
 
 export function createReloadLab(t: TeardownHost, names: readonly string[]): RlLab {
-  removeStale()
+  removeStaleNamespaces(/^(kats-rl-(\d+)-\S+)/)
   const id = `${PREFIX}${process.pid}-${counter++}`
   const tmp = mkdtempSync(join(tmpdir(), 'kats-rl-'))
   const namespaces: string[] = []
@@ -140,18 +140,3 @@ function makeNode(s: { name: string; ns: string; host: number; mac: string; dir:
 
 const run = (cmd: string, args: readonly string[], timeoutMs = CMD_TIMEOUT_MS): CommandResult => runFor(cmd, args, timeoutMs)
 
-/** Namespaces of ours left by a run killed outright, only if their creator is gone. */
-function removeStale(): void {
-  const list = run('ip', ['netns', 'list'])
-  for (const line of list.stdout.split('\n')) {
-    const m = /^(kats-rl-(\d+)-\S+)/.exec(line.trim())
-    if (!m) continue
-    try {
-      process.kill(Number(m[2]), 0)
-      continue
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EPERM') continue
-    }
-    run('ip', ['netns', 'delete', m[1]!])
-  }
-}

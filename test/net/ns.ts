@@ -19,7 +19,7 @@
 import { spawnSync } from 'node:child_process'
 import { NetError } from '../../src/net/errors.js'
 import { namedNamespacePath, withNetworkNamespace } from '../../src/net/netns.js'
-import { guardCleanup } from '../helpers/cleanup.js'
+import { guardCleanup, removeStaleNamespaces } from '../helpers/cleanup.js'
 
 const PREFIX = 'kats-net-'
 const COMMAND_TIMEOUT_MS = 10_000
@@ -68,24 +68,9 @@ function must(cmd: string, args: readonly string[], timeoutMs?: number): Command
   return r
 }
 
-function removeStale(): void {
-  const list = command('ip', ['netns', 'list'])
-  for (const line of list.stdout.split('\n')) {
-    const m = /^(kats-net-(\d+)-\d+-[ab])\b/.exec(line.trim())
-    if (!m) continue
-    try {
-      process.kill(Number(m[2]), 0)
-      continue
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EPERM') continue
-    }
-    command('ip', ['netns', 'delete', m[1]!])
-  }
-}
-
 /** Create the pair and register its removal; throws when it cannot be built. */
 export function createPair(t: TeardownHost): NamespacePair {
-  removeStale()
+  removeStaleNamespaces(/^(kats-net-(\d+)-\d+-[ab])\b/)
   const base = `${PREFIX}${process.pid}-${counter++}`
   const names = { a: `${base}-a`, b: `${base}-b` }
   const destroy = guardCleanup(() => {
