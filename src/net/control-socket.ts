@@ -20,7 +20,7 @@
 import { chmodSync, lstatSync, statSync, unlinkSync } from 'node:fs'
 import * as net from 'node:net'
 import { dirname } from 'node:path'
-import { errnoNamed, errnoOf, type Errno } from './errors.js'
+import { errnoFromNodeError, type Errno } from './errors.js'
 
 /** Stable codes of {@link EndpointError}; the set only grows. */
 export type EndpointErrorCode =
@@ -126,15 +126,6 @@ function peerOf(socket: net.Socket, call: Getsockopt): PeerCredentials | undefin
   return { pid: cred.readInt32LE(0), uid: cred.readUInt32LE(4), gid: cred.readUInt32LE(8) }
 }
 
-function errnoFrom(err: unknown): Errno | undefined {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code
-  const n = (err as NodeJS.ErrnoException | undefined)?.errno
-  if (typeof code === 'string') {
-    const named = errnoNamed(code)
-    if (named) return named
-  }
-  return typeof n === 'number' ? errnoOf(n) : undefined
-}
 
 function pathError(path: string): EndpointError | undefined {
   if (path === '' || Buffer.byteLength(path) > SUN_PATH_MAX || path.includes('\0')) {
@@ -156,7 +147,7 @@ function probe(path: string, timeoutMs: number): Promise<'live' | 'stale' | 'abs
     const timer = setTimeout(() => finish('live'), timeoutMs)
     socket.once('connect', () => finish('live'))
     socket.once('error', (err) => {
-      const errno = errnoFrom(err)
+      const errno = errnoFromNodeError(err)
       if (errno?.name === 'ECONNREFUSED') finish('stale')
       else if (errno?.name === 'ENOENT') finish('absent')
       else finish(connectError(path, err))
@@ -167,14 +158,14 @@ function probe(path: string, timeoutMs: number): Promise<'live' | 'stale' | 'abs
 /** Make room at `path`: remove a stale socket; refuse a live one, a non-socket, a missing directory. */
 async function clearStale(path: string): Promise<EndpointError | undefined> {
   const fail = (code: EndpointErrorCode, what: string, err?: unknown): EndpointError => {
-    const errno = err === undefined ? undefined : errnoFrom(err)
+    const errno = err === undefined ? undefined : errnoFromNodeError(err)
     return new EndpointError(code, `control socket ${path}: ${what}${errno ? ` (${errno.name})` : ''}`, path, errno)
   }
   let existing: ReturnType<typeof lstatSync>
   try {
     existing = lstatSync(path)
   } catch (err) {
-    if (errnoFrom(err)?.name !== 'ENOENT') return fail('KA_NET_LISTEN', 'cannot look at the path', err)
+    if (errnoFromNodeError(err)?.name !== 'ENOENT') return fail('KA_NET_LISTEN', 'cannot look at the path', err)
     // libuv reports a missing directory as EACCES on bind; say what it is.
     try {
       return statSync(dirname(path)).isDirectory() ? undefined : fail('KA_NET_LISTEN', `${dirname(path)} is not a directory`)
@@ -190,7 +181,7 @@ async function clearStale(path: string): Promise<EndpointError | undefined> {
     try {
       unlinkSync(path)
     } catch (err) {
-      if (errnoFrom(err)?.name !== 'ENOENT') return fail('KA_NET_LISTEN', 'cannot remove the stale socket', err)
+      if (errnoFromNodeError(err)?.name !== 'ENOENT') return fail('KA_NET_LISTEN', 'cannot remove the stale socket', err)
     }
   }
   return undefined
@@ -229,7 +220,7 @@ async function serve(path: string, handler: ControlHandler, call: Getsockopt, op
   const listened = new Promise<EndpointError | undefined>((resolve) => {
     server.once('listening', () => resolve(undefined))
     server.once('error', (err) => {
-      const errno = errnoFrom(err)
+      const errno = errnoFromNodeError(err)
       const code = errno?.name === 'EADDRINUSE' ? 'KA_NET_IN_USE' : errno?.name === 'EACCES' ? 'KA_NET_PERMISSION' : 'KA_NET_LISTEN'
       resolve(new EndpointError(code, `control socket ${path}: ${errno?.name ?? (err as Error).message}`, path, errno))
     })
@@ -253,7 +244,7 @@ async function serve(path: string, handler: ControlHandler, call: Getsockopt, op
     identity = { dev: st.dev, ino: st.ino }
   } catch (err) {
     server.close()
-    const errno = errnoFrom(err)
+    const errno = errnoFromNodeError(err)
     return new EndpointError('KA_NET_LISTEN', `control socket ${path}: chmod failed: ${errno?.name}`, path, errno)
   }
   let closed: Promise<void> | undefined
@@ -357,7 +348,7 @@ function serveConnection(socket: net.Socket, handler: ControlHandler, opts: Cont
 }
 
 function connectError(path: string, err: unknown): EndpointError {
-  const errno = errnoFrom(err)
+  const errno = errnoFromNodeError(err)
   switch (errno?.name) {
     case 'ENOENT':
     case 'ECONNREFUSED':

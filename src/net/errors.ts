@@ -106,6 +106,16 @@ export function errnoNamed(name: string): Errno | undefined {
   return number === undefined ? undefined : { number, name }
 }
 
+/** The errno behind an error Node threw or passed (its `code` name, else its number), if any. */
+export function errnoFromNodeError(err: unknown): Errno | undefined {
+  const e = err as NodeJS.ErrnoException | undefined
+  if (typeof e?.code === 'string') {
+    const named = errnoNamed(e.code)
+    if (named) return named
+  }
+  return typeof e?.errno === 'number' ? errnoOf(e.errno) : undefined
+}
+
 /** Build a NetError for a failed system call from its errno. */
 export function syscallError(
   code: NetErrorCode,

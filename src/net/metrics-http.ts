@@ -9,7 +9,7 @@
  */
 import * as http from 'node:http'
 import type { Socket } from 'node:net'
-import { errnoNamed, errnoOf, type Errno } from './errors.js'
+import { errnoFromNodeError } from './errors.js'
 import { EndpointError } from './control-socket.js'
 
 export { EndpointError }
@@ -36,14 +36,6 @@ export interface MetricsHttpServer {
   close(): Promise<void>
 }
 
-function errnoFrom(err: unknown): Errno | undefined {
-  const e = err as NodeJS.ErrnoException | undefined
-  if (typeof e?.code === 'string') {
-    const named = errnoNamed(e.code)
-    if (named) return named
-  }
-  return typeof e?.errno === 'number' ? errnoOf(e.errno) : undefined
-}
 
 function withTimeout(render: () => Promise<string>, ms: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -115,7 +107,7 @@ export async function listenMetricsHttp(
   const failed = await new Promise<EndpointError | undefined>((resolve) => {
     server.once('listening', () => resolve(undefined))
     server.once('error', (err) => {
-      const errno = errnoFrom(err)
+      const errno = errnoFromNodeError(err)
       const code =
         errno?.name === 'EADDRINUSE' ? 'KA_NET_IN_USE' : errno?.name === 'EACCES' ? 'KA_NET_PERMISSION' : 'KA_NET_LISTEN'
       resolve(new EndpointError(code, `metrics on ${where}: ${errno?.name ?? (err as Error).message}`, where, errno))
